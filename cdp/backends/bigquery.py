@@ -1,0 +1,231 @@
+"""BigQuery: production. Every job carries `maximum_bytes_billed`; dry runs report bytes.
+
+The client is created lazily, so rendering SQL (golden files, `--dry-run` planning) needs no
+credentials. Driver errors are translated once, here, into transient or terminal errors.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator, Sequence
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from sqlglot import exp
+
+from cdp.backends.base import Backend, Params, WriteMode, table_ref
+from cdp.errors import BackendError, InputError, TransientError
+from cdp.sql import EXPORT_ALIAS, qualified
+
+if TYPE_CHECKING:
+    from google.cloud import bigquery
+
+    from cdp.config import BigQuerySettings
+
+DEFAULT_MAX_BYTES = 200 * 1024**3
+
+
+class BigQueryBackend(Backend):
+    dialect: ClassVar[str] = "bigquery"
+    native_wildcard_tables: ClassVar[bool] = True
+    reports_bytes_scanned: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        project: str,
+        export_dataset: str,
+        product_dataset: str = "cdp",
+        *,
+        location: str = "US",
+        maximum_bytes_billed: int = DEFAULT_MAX_BYTES,
+        client: bigquery.Client | None = None,
+    ):
+        self.project = project
+        self.export_dataset = export_dataset
+        self.product_dataset = product_dataset
+        self.location = location
+        self.maximum_bytes_billed = maximum_bytes_billed
+        self._client = client
+
+    @classmethod
+    def from_settings(cls, settings: BigQuerySettings) -> BigQueryBackend:
+        return cls(
+            settings.project,
+            settings.export_dataset,
+            settings.product_dataset,
+            location=settings.location,
+            maximum_bytes_billed=settings.maximum_bytes_billed,
+        )
+
+    @property
+    def client(self) -> bigquery.Client:
+        if self._client is None:
+            from google.cloud import bigquery
+
+            self._client = bigquery.Client(project=self.project, location=self.location)
+        return self._client
+
+    # ---- naming -------------------------------------------------------------------------
+    def resolve_table(self, table: exp.Table) -> exp.Table:
+        if table.db == EXPORT_ALIAS:
+            return qualified(table, self.project, self.export_dataset)
+        if not table.db:
+            return qualified(table, self.project, self.product_dataset)
+        return table
+
+    # ---- jobs ---------------------------------------------------------------------------
+    def job_config(self, params: Params | None = None, *, dry_run: bool = False) -> bigquery.QueryJobConfig:
+        from google.cloud import bigquery
+
+        return bigquery.QueryJobConfig(
+            query_parameters=[query_parameter(k, v) for k, v in (params or {}).items()],
+            maximum_bytes_billed=self.maximum_bytes_billed,
+            dry_run=dry_run,
+            use_query_cache=not dry_run,
+        )
+
+    def _job(self, sql: str | exp.Expression, params: Params | None, *, dry_run: bool = False) -> Any:
+        text = self.render(sql)
+        used = {k: v for k, v in (params or {}).items() if f"@{k}" in text}
+        try:
+            return self.client.query(text, job_config=self.job_config(used, dry_run=dry_run), location=self.location)
+        except Exception as err:
+            raise translate(err) from err
+
+    def _wait(self, job: Any, **kwargs: Any) -> Any:
+        try:
+            return job.result(**kwargs)
+        except Exception as err:
+            raise translate(err) from err
+
+    def execute(self, sql: str | exp.Expression, params: Params | None = None) -> None:
+        self._wait(self._job(sql, params))
+
+    def query(self, sql: str | exp.Expression, params: Params | None = None) -> pa.Table:
+        rows = self._wait(self._job(sql, params))
+        return rows.to_arrow(create_bqstorage_client=False)
+
+    def query_batches(
+        self, sql: str | exp.Expression, params: Params | None = None, batch_size: int = 50_000
+    ) -> Iterator[pa.RecordBatch]:
+        rows = self._wait(self._job(sql, params), page_size=batch_size)
+        yield from rows.to_arrow_iterable()
+
+    def atomic(self, statements: Sequence[str | exp.Expression], params: Params | None = None) -> None:
+        # One multi-statement script: BigQuery commits all of it or none of it.
+        body = ";\n".join(self.render(s) for s in statements)
+        script = f"BEGIN TRANSACTION;\n{body};\nCOMMIT TRANSACTION;"
+        used = {k: v for k, v in (params or {}).items() if f"@{k}" in script}
+        try:
+            job = self.client.query(script, job_config=self.job_config(used), location=self.location)
+        except Exception as err:
+            raise translate(err) from err
+        self._wait(job)
+
+    def dry_run_bytes(self, sql: str | exp.Expression, params: Params | None = None) -> int | None:
+        job = self._job(sql, params, dry_run=True)
+        return int(job.total_bytes_processed or 0)
+
+    # ---- tables -------------------------------------------------------------------------
+    def _table_id(self, table: str) -> str:
+        ref = self.resolve_table(table_ref(table))
+        return f"{ref.catalog}.{ref.db}.{ref.name}"
+
+    def load_arrow(
+        self, table: str, data: pa.Table | pa.RecordBatchReader, mode: WriteMode = "append"
+    ) -> int:
+        from google.cloud import bigquery
+
+        arrow = data if isinstance(data, pa.Table) else data.read_all()
+        buffer = io.BytesIO()
+        pq.write_table(arrow, buffer)
+        buffer.seek(0)
+        config = bigquery.LoadJobConfig(
+            source_format=bigquery.SourceFormat.PARQUET,
+            write_disposition="WRITE_TRUNCATE" if mode == "replace" else "WRITE_APPEND",
+        )
+        try:
+            job = self.client.load_table_from_file(buffer, self._table_id(table), job_config=config)
+        except Exception as err:
+            raise translate(err) from err
+        self._wait(job)
+        return arrow.num_rows
+
+    def table_exists(self, table: str) -> bool:
+        from google.api_core.exceptions import NotFound
+
+        try:
+            self.client.get_table(self._table_id(table))
+        except NotFound:
+            return False
+        except Exception as err:
+            raise translate(err) from err
+        return True
+
+    def export_tables(self) -> list[str]:
+        from google.api_core.exceptions import NotFound
+
+        dataset = f"{self.project}.{self.export_dataset}"
+        try:
+            return sorted(t.table_id for t in self.client.list_tables(dataset))
+        except NotFound as err:
+            raise InputError(f"GA4 export dataset {dataset} not found") from err
+        except Exception as err:
+            raise translate(err) from err
+
+    def shard_scan(self, prefix: str, suffixes: Sequence[str]) -> exp.Expression:
+        """`events_*` filtered on `_TABLE_SUFFIX` by literals, so BigQuery prunes to those shards."""
+        if not suffixes:
+            raise InputError(f"no {prefix}* shards to read")
+        ordered = sorted(suffixes)
+        suffix = exp.column("_TABLE_SUFFIX")
+        where = exp.and_(
+            exp.Between(this=suffix.copy(), low=exp.Literal.string(ordered[0]), high=exp.Literal.string(ordered[-1])),
+            exp.In(this=suffix.copy(), expressions=[exp.Literal.string(s) for s in ordered]),
+        )
+        wildcard = exp.Table(this=exp.to_identifier(f"{prefix}*", quoted=True), db=exp.to_identifier(EXPORT_ALIAS))
+        select = exp.select(exp.Star(), exp.alias_(suffix.copy(), "shard_suffix")).from_(wildcard).where(where)
+        return select.subquery("shards")
+
+
+def query_parameter(name: str, value: Any) -> Any:
+    """A Python value as a BigQuery query parameter (arrays of scalars included)."""
+    from google.cloud import bigquery
+
+    if isinstance(value, list | tuple):
+        element = _bq_type(value[0]) if value else "STRING"
+        return bigquery.ArrayQueryParameter(name, element, list(value))
+    return bigquery.ScalarQueryParameter(name, _bq_type(value), value)
+
+
+def _bq_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "BOOL"
+    if isinstance(value, int):
+        return "INT64"
+    if isinstance(value, float):
+        return "FLOAT64"
+    if isinstance(value, datetime):
+        return "TIMESTAMP"
+    if isinstance(value, date):
+        return "DATE"
+    return "STRING"
+
+
+_TRANSIENT = {"TooManyRequests", "InternalServerError", "ServiceUnavailable", "GatewayTimeout", "BadGateway"}
+
+
+def translate(err: Exception) -> Exception:
+    """A google-cloud error as ours: transient ones are retried by the caller, others are not."""
+    name = type(err).__name__
+    message = getattr(err, "message", None) or str(err)
+    first = message.splitlines()[0] if message else name
+    if name in _TRANSIENT or isinstance(err, ConnectionError | TimeoutError):
+        return TransientError(f"BigQuery: {first}")
+    if "bytes billed" in message.lower() or "bytesBilledLimitExceeded" in message:
+        return BackendError(f"BigQuery refused the job: it would bill more than maximum_bytes_billed ({first})")
+    return BackendError(f"BigQuery: {first}")
+
+

@@ -1,0 +1,192 @@
+"""DuckDB: the embedded default (a file or `:memory:`), for local development and tests."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import duckdb
+import pyarrow as pa
+from sqlglot import exp
+
+from cdp.backends.base import Backend, Params, WriteMode, table_ref
+from cdp.errors import BackendError, InputError
+from cdp.sql import EXPORT_ALIAS, qualified
+
+_PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+class DuckDBBackend(Backend):
+    dialect: ClassVar[str] = "duckdb"
+
+    def __init__(self, path: str | Path = ":memory:", export_schema: str = "ga4", threads: int | None = None):
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        config: dict[str, Any] = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+        if threads:
+            config["threads"] = threads
+        try:
+            self.con = duckdb.connect(self.path, config=config)
+        except duckdb.Error as err:
+            raise BackendError(f"cannot open DuckDB database {self.path}: {err}") from err
+        self.export_schema = export_schema
+        self.con.execute(f'CREATE SCHEMA IF NOT EXISTS "{export_schema}"').complete()
+
+    # ---- naming -------------------------------------------------------------------------
+    def resolve_table(self, table: exp.Table) -> exp.Table:
+        if table.db == EXPORT_ALIAS:
+            return qualified(table, None, self.export_schema)
+        return table
+
+    def dialect_hooks(self, tree: exp.Expression) -> exp.Expression:
+        tree = tree.transform(_unnest_param_lookup, copy=False)
+        return tree.transform(_drop_layout_hints, copy=False)
+
+    def _physical(self, table: str) -> str:
+        return self.resolve_table(table_ref(table)).sql(dialect="duckdb")
+
+    # ---- statements ---------------------------------------------------------------------
+    def _bind(self, sql: str | exp.Expression, params: Params | None) -> tuple[str, dict[str, Any]]:
+        text = self.render(sql)
+        used = set(_PARAM.findall(text))
+        return text, {k: v for k, v in (params or {}).items() if k in used}
+
+    def execute(self, sql: str | exp.Expression, params: Params | None = None) -> None:
+        text, bound = self._bind(sql, params)
+        try:
+            self.con.execute(text, bound or None).complete()
+        except duckdb.Error as err:
+            raise BackendError(f"DuckDB: {err}".splitlines()[0]) from err
+
+    def query(self, sql: str | exp.Expression, params: Params | None = None) -> pa.Table:
+        text, bound = self._bind(sql, params)
+        try:
+            relation = self.con.sql(text, params=bound or None)
+            return relation.to_arrow_table() if relation is not None else pa.table({})
+        except duckdb.Error as err:
+            raise BackendError(f"DuckDB: {err}".splitlines()[0]) from err
+
+    def query_batches(
+        self, sql: str | exp.Expression, params: Params | None = None, batch_size: int = 50_000
+    ) -> Iterator[pa.RecordBatch]:
+        text, bound = self._bind(sql, params)
+        cursor = self.con.cursor()
+        try:
+            relation = cursor.sql(text, params=bound or None)
+            if relation is not None:
+                yield from relation.to_arrow_reader(batch_size)
+        except duckdb.Error as err:
+            raise BackendError(f"DuckDB: {err}".splitlines()[0]) from err
+        finally:
+            cursor.close()
+
+    def atomic(self, statements: Sequence[str | exp.Expression], params: Params | None = None) -> None:
+        self.con.execute("BEGIN TRANSACTION").complete()
+        try:
+            for statement in statements:
+                self.execute(statement, params)
+        except BaseException:
+            self.con.execute("ROLLBACK").complete()
+            raise
+        self.con.execute("COMMIT").complete()
+
+    # ---- tables -------------------------------------------------------------------------
+    def load_arrow(
+        self, table: str, data: pa.Table | pa.RecordBatchReader, mode: WriteMode = "append"
+    ) -> int:
+        target = self._physical(table)
+        self.con.register("__cdp_load", data)
+        try:
+            if mode == "replace" or not self.table_exists(table):
+                self.con.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM __cdp_load").complete()
+            else:
+                self.con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM __cdp_load").complete()
+        except duckdb.Error as err:
+            raise BackendError(f"DuckDB load into {table}: {err}".splitlines()[0]) from err
+        finally:
+            self.con.unregister("__cdp_load")
+        return data.num_rows if isinstance(data, pa.Table) else -1
+
+    def table_exists(self, table: str) -> bool:
+        ref = self.resolve_table(table_ref(table))
+        schema = ref.db or "main"
+        row = self.con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+            [schema, ref.name],
+        ).fetchall()
+        return bool(row and row[0][0])
+
+    def export_tables(self) -> list[str]:
+        rows = self.con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = ? ORDER BY 1",
+            [self.export_schema],
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def shard_scan(self, prefix: str, suffixes: Sequence[str]) -> exp.Expression:
+        if not suffixes:
+            raise InputError(f"no {prefix}* shards to read")
+        selects = [
+            exp.select(exp.Star(), exp.alias_(exp.Literal.string(s), "shard_suffix")).from_(
+                exp.table_(f"{prefix}{s}", db=EXPORT_ALIAS)
+            )
+            for s in sorted(suffixes)
+        ]
+        union: exp.Query = selects[0]
+        for select in selects[1:]:
+            union = exp.Union(this=union, expression=select, distinct=False, by_name=True)
+        return union.subquery("shards")
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def _drop_layout_hints(node: exp.Expression) -> exp.Expression | None:
+    """Dialect hook: BigQuery `PARTITION BY` / `CLUSTER BY` are storage hints DuckDB lacks."""
+    if isinstance(node, exp.PartitionedByProperty | exp.ClusterProperty | exp.Cluster):
+        return None
+    return node
+
+
+def _unnest_param_lookup(node: exp.Expression) -> exp.Expression:
+    """Dialect hook: the GA4 idiom `(SELECT value.T FROM UNNEST(arr) WHERE key = 'k')`.
+
+    Transpiled as is it fails to bind in DuckDB; `list_filter(arr, p -> p.key = 'k')[1].value.T`
+    binds and was ~12x faster than an UNNEST subquery on 10M rows (design.md).
+    """
+    if not isinstance(node, exp.Subquery):
+        return node
+    select = node.this
+    if not isinstance(select, exp.Select) or len(select.expressions) != 1:
+        return node
+    source = select.args.get("from_") or select.args.get("from")
+    unnest = source.this if source is not None else None
+    where = select.args.get("where")
+    if not isinstance(unnest, exp.Unnest) or where is None or not isinstance(where.this, exp.EQ):
+        return node
+    condition = where.this
+    if not (isinstance(condition.this, exp.Column) and condition.this.name == "key"):
+        return node
+    if not isinstance(condition.expression, exp.Literal):
+        return node
+    projected = select.expressions[0].unalias()
+    if not isinstance(projected, exp.Column):
+        return node
+    path = [part.name for part in projected.parts]  # e.g. ['value', 'string_value']
+    array = unnest.expressions[0].copy()
+    lam = exp.Lambda(
+        this=exp.EQ(
+            this=exp.Dot(this=exp.to_identifier("p"), expression=exp.to_identifier("key")),
+            expression=condition.expression.copy(),
+        ),
+        expressions=[exp.to_identifier("p")],
+    )
+    result: exp.Expression = exp.Bracket(
+        this=exp.ArrayFilter(this=array, expression=lam), expressions=[exp.Literal.number(0)]
+    )
+    for part in path:
+        result = exp.Dot(this=result, expression=exp.to_identifier(part))
+    return exp.alias_(result, node.alias) if node.alias else result

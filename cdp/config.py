@@ -1,0 +1,129 @@
+"""Project settings: one YAML file (default `cdp.yaml`), every section optional.
+
+With no file at all the product runs on the embedded default: DuckDB in `.cdp/cdp.duckdb` over
+the export schema `ga4`, delivering to the local Salesforce emulator. Secrets never live here:
+they come from the environment or Prefect Secret blocks (see `cdp.salesforce.settings`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from cdp.backends.base import Backend
+from cdp.salesforce.settings import SalesforceSettings
+from cdp.specs import StrictModel, load_yaml_model
+
+DEFAULT_CONFIG = Path("cdp.yaml")
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+
+
+class DuckDBSettings(StrictModel):
+    path: str = ".cdp/cdp.duckdb"
+    export_schema: str = "ga4"
+    threads: int | None = None
+
+
+class BigQuerySettings(StrictModel):
+    project: str
+    export_dataset: str = Field(description="the GA4 export dataset, analytics_<property_id>")
+    product_dataset: str = "cdp"
+    location: str = "US"
+    maximum_bytes_billed: int = Field(default=200 * 1024**3, gt=0)
+
+    @field_validator("export_dataset", "product_dataset")
+    @classmethod
+    def _identifier(cls, value: str) -> str:
+        if not _IDENT.match(value):
+            raise ValueError("must be a dataset name (letters, digits, underscores)")
+        return value
+
+
+class ParamColumn(StrictModel):
+    """An extra event param (or user property) flattened into its own `stg_events` column."""
+
+    key: str
+    type: Literal["string", "int", "double"] = "string"
+    column: str | None = None
+
+    @field_validator("column")
+    @classmethod
+    def _column(cls, value: str | None) -> str | None:
+        if value is not None and not _IDENT.match(value):
+            raise ValueError("must be a column name (letters, digits, underscores)")
+        return value
+
+    @property
+    def column_name(self) -> str:
+        return self.column or re.sub(r"[^A-Za-z0-9_]", "_", self.key).lower()
+
+
+class StagingSettings(StrictModel):
+    lookback_days: int = Field(default=3, ge=0, le=60)
+    extra_params: list[ParamColumn] = Field(default_factory=list)
+    user_properties: list[ParamColumn] = Field(default_factory=list)
+
+
+class IdentitySettings(StrictModel):
+    max_users_per_device: int = Field(default=3, ge=1)
+    max_devices_per_user: int = Field(default=20, ge=1)
+    attribute_shared_devices: bool = False
+    include_consent_denied: bool = False
+    junk_uids: list[str] = Field(
+        default_factory=lambda: ["", "null", "none", "undefined", "0", "-1", "anonymous", "guest", "nan"]
+    )
+    junk_patterns: list[str] = Field(default_factory=lambda: [r"^\s*$", r"^0+$", r"^(test|dummy)"])
+
+
+class CrmSettings(StrictModel):
+    """Where `crm_customers` comes from: a warehouse table, a CSV/Parquet file, or Salesforce."""
+
+    source: Literal["table", "file", "salesforce"] = "file"
+    table: str | None = None
+    file: str | None = None
+    record_id: str = "record_id"
+    uid: str = "uid"
+    email: str = "email"
+    opted_out: str = "opted_out"
+    customer_type: str = "customer_type"
+    attributes: list[str] = Field(default_factory=list)
+
+
+class Settings(StrictModel):
+    backend: Literal["duckdb", "bigquery"] = "duckdb"
+    duckdb: DuckDBSettings = Field(default_factory=DuckDBSettings)
+    bigquery: BigQuerySettings | None = None
+    staging: StagingSettings = Field(default_factory=StagingSettings)
+    identity: IdentitySettings = Field(default_factory=IdentitySettings)
+    crm: CrmSettings = Field(default_factory=CrmSettings)
+    salesforce: SalesforceSettings = Field(default_factory=SalesforceSettings)
+    specs_dir: str = "specs"
+    time_zone: str = "Asia/Seoul"
+
+
+def load_settings(path: Path | str | None = None) -> Settings:
+    """Settings from `path`, else $CDP_CONFIG, else ./cdp.yaml if present, else defaults."""
+    chosen = Path(path) if path else Path(os.environ["CDP_CONFIG"]) if os.environ.get("CDP_CONFIG") else None
+    if chosen is None and DEFAULT_CONFIG.exists():
+        chosen = DEFAULT_CONFIG
+    settings = load_yaml_model(Settings, chosen) if chosen else Settings()
+    if settings.backend == "bigquery" and settings.bigquery is None:
+        from cdp.errors import ConfigError
+
+        raise ConfigError("backend is bigquery but no bigquery section is set", path=chosen, field="bigquery")
+    return settings
+
+
+def open_backend(settings: Settings) -> Backend:
+    if settings.backend == "bigquery":
+        from cdp.backends.bigquery import BigQueryBackend
+
+        assert settings.bigquery is not None
+        return BigQueryBackend.from_settings(settings.bigquery)
+    from cdp.backends.duckdb import DuckDBBackend
+
+    return DuckDBBackend(settings.duckdb.path, settings.duckdb.export_schema, settings.duckdb.threads)

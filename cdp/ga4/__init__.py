@@ -1,0 +1,1 @@
+"""The GA4 BigQuery export: its schema, loading extracts of it, and staging it."""

@@ -1,0 +1,1 @@
+"""Salesforce: Sales Cloud and Marketing Cloud clients, CRM pull, and delivery."""

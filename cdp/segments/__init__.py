@@ -1,0 +1,1 @@
+"""What audiences, triggers and funnels share: event filters compiled to sqlglot expressions."""

@@ -1,0 +1,50 @@
+"""Loading YAML into pydantic models, with errors that name the file and the field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from cdp.errors import ConfigError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class StrictModel(BaseModel):
+    """Base for every config/spec model: unknown fields are errors, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def read_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as err:
+        raise ConfigError("file not found", path=path) from err
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else None
+        raise ConfigError(f"not valid YAML: {getattr(err, 'problem', err)}", path=path, field=where) from err
+
+
+def validate(model: type[M], data: Any, *, path: Path | str | None = None) -> M:
+    """Validate `data` against `model`; the first problem becomes one clear ConfigError line."""
+    try:
+        return model.model_validate(data if data is not None else {})
+    except ValidationError as err:
+        first = err.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or None
+        message = first["msg"]
+        if first["type"] == "extra_forbidden":
+            message = "unknown field"
+        elif "input" in first and first["type"] not in ("missing",) and not isinstance(first["input"], dict | list):
+            message = f"{message} (got {first['input']!r})"
+        more = f" [+{err.error_count() - 1} more]" if err.error_count() > 1 else ""
+        raise ConfigError(message + more, path=path, field=field) from err
+
+
+def load_yaml_model(model: type[M], path: Path) -> M:
+    return validate(model, read_yaml(path), path=path)
