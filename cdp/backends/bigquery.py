@@ -40,6 +40,7 @@ class BigQueryBackend(Backend):
         *,
         location: str = "US",
         maximum_bytes_billed: int = DEFAULT_MAX_BYTES,
+        retry_timeout: float = 120.0,
         client: bigquery.Client | None = None,
     ):
         self.project = project
@@ -47,6 +48,9 @@ class BigQueryBackend(Backend):
         self.product_dataset = product_dataset
         self.location = location
         self.maximum_bytes_billed = maximum_bytes_billed
+        # The client retries transient API errors itself; bound it so a Prefect task retry
+        # (with its own backoff) takes over instead of one call hanging for ten minutes.
+        self.retry_timeout = retry_timeout
         self._client = client
 
     @classmethod
@@ -86,17 +90,28 @@ class BigQueryBackend(Backend):
             use_query_cache=not dry_run,
         )
 
-    def _job(self, sql: str | exp.Expression, params: Params | None, *, dry_run: bool = False) -> Any:
-        text = self.render(sql)
+    def _retries(self) -> dict[str, Any]:
+        from google.cloud.bigquery.retry import DEFAULT_RETRY
+
+        # API calls retry within `retry_timeout`; a failed *job* is not silently re-run here
+        # (job_retry=None): it surfaces as TransientError and the flow's task retry decides.
+        return {"retry": DEFAULT_RETRY.with_timeout(self.retry_timeout), "job_retry": None}
+
+    def _submit(self, text: str, params: Params | None, *, dry_run: bool = False) -> Any:
         used = {k: v for k, v in (params or {}).items() if f"@{k}" in text}
         try:
-            return self.client.query(text, job_config=self.job_config(used, dry_run=dry_run), location=self.location)
+            return self.client.query(
+                text, job_config=self.job_config(used, dry_run=dry_run), location=self.location, **self._retries()
+            )
         except Exception as err:
             raise translate(err) from err
 
+    def _job(self, sql: str | exp.Expression, params: Params | None, *, dry_run: bool = False) -> Any:
+        return self._submit(self.render(sql), params, dry_run=dry_run)
+
     def _wait(self, job: Any, **kwargs: Any) -> Any:
         try:
-            return job.result(**kwargs)
+            return job.result(**kwargs, **self._retries())
         except Exception as err:
             raise translate(err) from err
 
@@ -117,12 +132,7 @@ class BigQueryBackend(Backend):
         # One multi-statement script: BigQuery commits all of it or none of it.
         body = ";\n".join(self.render(s) for s in statements)
         script = f"BEGIN TRANSACTION;\n{body};\nCOMMIT TRANSACTION;"
-        used = {k: v for k, v in (params or {}).items() if f"@{k}" in script}
-        try:
-            job = self.client.query(script, job_config=self.job_config(used), location=self.location)
-        except Exception as err:
-            raise translate(err) from err
-        self._wait(job)
+        self._wait(self._submit(script, params))
 
     def dry_run_bytes(self, sql: str | exp.Expression, params: Params | None = None) -> int | None:
         job = self._job(sql, params, dry_run=True)
@@ -157,7 +167,7 @@ class BigQueryBackend(Backend):
         from google.api_core.exceptions import NotFound
 
         try:
-            self.client.get_table(self._table_id(table))
+            self.client.get_table(self._table_id(table), retry=self._retries()["retry"])
         except NotFound:
             return False
         except Exception as err:
@@ -169,7 +179,7 @@ class BigQueryBackend(Backend):
 
         dataset = f"{self.project}.{self.export_dataset}"
         try:
-            return sorted(t.table_id for t in self.client.list_tables(dataset))
+            return sorted(t.table_id for t in self.client.list_tables(dataset, retry=self._retries()["retry"]))
         except NotFound as err:
             raise InputError(f"GA4 export dataset {dataset} not found") from err
         except Exception as err:
@@ -219,6 +229,8 @@ _TRANSIENT = {"TooManyRequests", "InternalServerError", "ServiceUnavailable", "G
 
 def translate(err: Exception) -> Exception:
     """A google-cloud error as ours: transient ones are retried by the caller, others are not."""
+    if type(err).__name__ == "RetryError" and getattr(err, "cause", None) is not None:
+        return translate(err.cause)  # type: ignore[attr-defined]  # the client gave up retrying
     name = type(err).__name__
     message = getattr(err, "message", None) or str(err)
     first = message.splitlines()[0] if message else name

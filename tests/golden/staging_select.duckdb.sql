@@ -1,0 +1,78 @@
+WITH flat AS (
+  SELECT
+    MD5(
+      COALESCE(user_pseudo_id, '') || '|' || COALESCE(user_id, '') || '|' || COALESCE(event_date, '') || '|' || COALESCE(event_name, '') || '|' || COALESCE(CAST(event_timestamp AS TEXT), '') || '|' || COALESCE(CAST(batch_page_id AS TEXT), '') || '|' || COALESCE(CAST(batch_ordering_id AS TEXT), '') || '|' || COALESCE(CAST(batch_event_index AS TEXT), '') || '|' || COALESCE(CAST(TO_JSON(event_params) AS TEXT), '')
+    ) AS event_key,
+    MAKE_TIMESTAMP(event_timestamp) AS event_ts,
+    event_timestamp,
+    CAST(STRPTIME('1970 ' || event_date, '%Y ' || '%Y%m%d') AS DATE) AS event_date,
+    shard_suffix AS shard_date,
+    shard_provisional AS is_provisional,
+    event_name,
+    user_pseudo_id AS cid,
+    user_id AS uid,
+    LIST_FILTER(event_params, LAMBDA p : p.key = 'ga_session_id')[1].value.int_value AS ga_session_id,
+    LIST_FILTER(event_params, LAMBDA p : p.key = 'ga_session_number')[1].value.int_value AS ga_session_number,
+    LIST_FILTER(event_params, LAMBDA p : p.key = 'page_location')[1].value.string_value AS page_location,
+    LIST_FILTER(event_params, LAMBDA p : p.key = 'page_title')[1].value.string_value AS page_title,
+    LIST_FILTER(event_params, LAMBDA p : p.key = 'page_referrer')[1].value.string_value AS page_referrer,
+    LIST_FILTER(event_params, LAMBDA p : p.key = 'engagement_time_msec')[1].value.int_value AS engagement_time_msec,
+    privacy_info.analytics_storage AS analytics_storage,
+    privacy_info.ads_storage AS ads_storage,
+    device.category AS device_category,
+    geo.country AS country,
+    geo.city AS city,
+    platform,
+    traffic_source.source AS traffic_source,
+    traffic_source.medium AS traffic_medium,
+    traffic_source.name AS traffic_campaign,
+    batch_page_id,
+    batch_ordering_id,
+    batch_event_index,
+    LIST_FILTER(event_params, LAMBDA p : p.key = 'tab_name')[1].value.string_value AS tab_name,
+    LIST_FILTER(event_params, LAMBDA p : p.key = 'model')[1].value.string_value AS model
+  FROM (
+    SELECT
+      *,
+      FALSE AS shard_provisional
+    FROM (
+      SELECT
+        *,
+        '20240101' AS shard_suffix
+      FROM ga4.events_20240101
+      UNION ALL BY NAME
+      SELECT
+        *,
+        '20240102' AS shard_suffix
+      FROM ga4.events_20240102
+    ) AS shards
+    UNION ALL
+    SELECT
+      *,
+      TRUE AS shard_provisional
+    FROM (
+      SELECT
+        *,
+        '20240103' AS shard_suffix
+      FROM ga4.events_intraday_20240103
+    ) AS shards
+  ) AS shards
+  WHERE
+    NOT event_timestamp IS NULL AND NOT event_name IS NULL
+)
+SELECT
+  *
+  EXCLUDE (batch_page_id, batch_ordering_id, batch_event_index),
+  CASE
+    WHEN NOT cid IS NULL AND NOT ga_session_id IS NULL
+    THEN cid || '.' || CAST(ga_session_id AS TEXT)
+  END AS session_key,
+  ARRAY_EXTRACT(
+    REGEXP_EXTRACT_ALL(page_location, '^(?:[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*)?([^?#]*)', 1),
+    1
+  ) AS page_path
+FROM flat
+WHERE
+  TRUE
+QUALIFY
+  ROW_NUMBER() OVER (PARTITION BY event_key ORDER BY event_key NULLS FIRST) = 1

@@ -1,0 +1,141 @@
+"""Hypothesis strategies for identity: random event streams and identity settings.
+
+Streams mix logins, logouts (anonymous events after a login), several devices per user, shared
+devices, junk UIDs, consent-denied rows (no CID), timestamp ties, and late arrival (an event
+staged under a later shard date than its own). Coarse timestamps make ties common.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pyarrow as pa
+from hypothesis import strategies as st
+
+from cdp.config import IdentitySettings
+
+T0 = datetime(2024, 3, 1, tzinfo=UTC)
+JUNK = ["null", "NULL", "undefined", "", " ", "0", "000", "-1", "Anonymous", "test_user", "dummy1"]
+
+STG_SCHEMA = pa.schema(
+    [
+        ("event_key", pa.string()),
+        ("event_ts", pa.timestamp("us", tz="UTC")),
+        ("event_timestamp", pa.int64()),
+        ("event_date", pa.date32()),
+        ("shard_date", pa.string()),
+        ("is_provisional", pa.bool_()),
+        ("event_name", pa.string()),
+        ("cid", pa.string()),
+        ("uid", pa.string()),
+        ("ga_session_id", pa.int64()),
+        ("ga_session_number", pa.int64()),
+        ("page_location", pa.string()),
+        ("page_title", pa.string()),
+        ("page_referrer", pa.string()),
+        ("engagement_time_msec", pa.int64()),
+        ("analytics_storage", pa.string()),
+        ("ads_storage", pa.string()),
+        ("device_category", pa.string()),
+        ("country", pa.string()),
+        ("city", pa.string()),
+        ("platform", pa.string()),
+        ("traffic_source", pa.string()),
+        ("traffic_medium", pa.string()),
+        ("traffic_campaign", pa.string()),
+        ("session_key", pa.string()),
+        ("page_path", pa.string()),
+    ]
+)
+
+
+def make_event(key: str, ts: datetime, cid: str | None, uid: str | None, *, shard_lag_days: int = 0,
+               event_name: str = "page_view", session: int | None = None) -> dict[str, Any]:  # fmt: skip
+    """One `stg_events` row (the columns identity reads, the rest NULL or plausible)."""
+    session_id = session if session is not None else int(ts.timestamp()) // 3600
+    return {
+        "event_key": key,
+        "event_ts": ts,
+        "event_timestamp": int(ts.timestamp() * 1_000_000),
+        "event_date": ts.date(),
+        "shard_date": (ts + timedelta(days=shard_lag_days)).strftime("%Y%m%d"),
+        "is_provisional": False,
+        "event_name": event_name,
+        "cid": cid,
+        "uid": uid,
+        "ga_session_id": None if cid is None else session_id,
+        "ga_session_number": None if cid is None else 1,
+        "page_location": "https://example.com/",
+        "analytics_storage": "No" if cid is None else "Yes",
+        "session_key": None if cid is None else f"{cid}.{session_id}",
+        "page_path": "/",
+    }
+
+
+def stg_table(rows: list[dict[str, Any]]) -> pa.Table:
+    return pa.Table.from_pylist(rows, schema=STG_SCHEMA)
+
+
+@st.composite
+def event_streams(draw: st.DrawFn, max_events: int = 60) -> list[dict[str, Any]]:
+    people = [f"U{i}" for i in range(draw(st.integers(1, 6)))]
+    n_devices = draw(st.integers(1, 6))
+    # Each device has its own small set of users: one person, or several (a shared device).
+    users = [draw(st.lists(st.sampled_from(people), min_size=1, max_size=4, unique=True)) for _ in range(n_devices)]
+    rows = []
+    for i in range(draw(st.integers(0, max_events))):
+        device = draw(st.integers(-1, n_devices - 1))  # -1: consent denied (no CID)
+        kind = draw(st.sampled_from(["anon", "anon", "login", "login", "junk"]))
+        pool = users[device] if device >= 0 else people
+        uid = None if kind == "anon" else draw(st.sampled_from(JUNK if kind == "junk" else pool))
+        hour = draw(st.integers(0, 4 * 24 - 1))
+        ts = T0 + timedelta(hours=hour, minutes=draw(st.sampled_from([0, 0, 30])))
+        lag = draw(st.sampled_from([0, 0, 0, 0, 1, 2]))  # late arrival: staged under a later date
+        # Keys are random so that key order (the tie-break) is unrelated to generation order.
+        key = f"{draw(st.integers(0, 999)):03d}-{i:03d}"
+        rows.append(make_event(key, ts, f"C{device}" if device >= 0 else None, uid, shard_lag_days=lag))
+    return rows
+
+
+@st.composite
+def identity_settings(draw: st.DrawFn) -> IdentitySettings:
+    return IdentitySettings(
+        max_users_per_device=draw(st.integers(1, 3)),
+        max_devices_per_user=draw(st.integers(1, 4)),
+        attribute_shared_devices=draw(st.booleans()),
+        include_consent_denied=draw(st.booleans()),
+        keep_suspicious_logins=draw(st.booleans()),
+    )
+
+
+# ---- helpers shared by the identity tests -------------------------------------------------------
+
+SNAPSHOT_SQL = {
+    "stitched_events": "SELECT event_key, stitched_uid, attribution FROM stitched_events",
+    "identity_links": "SELECT cid, uid, first_seen, last_seen, events, sessions FROM identity_links",
+    "identity_flags": "SELECT uid, n_cids, is_suspicious, first_seen, last_seen, events FROM identity_flags",
+    "identity_devices": "SELECT cid, n_uids_seen, n_uids, is_shared FROM identity_devices",
+    "identity_map": "SELECT cid, uid, interval_no, valid_from, valid_from_key, valid_to, valid_to_key, status "
+    "FROM identity_map",
+    "identity_junk": "SELECT shard_date, uid, events, cids FROM identity_junk",
+}
+
+
+def snapshot(backend: Any) -> dict[str, list[tuple[Any, ...]]]:
+    """Every identity output as sorted tuples: equal snapshots mean equal tables."""
+    out = {}
+    for name, sql in SNAPSHOT_SQL.items():
+        rows = backend.query(sql).to_pylist()
+        out[name] = sorted((tuple(r.values()) for r in rows), key=repr)
+    return out
+
+
+def restage(backend: Any, rows: list[dict[str, Any]], dates: list[str]) -> None:
+    """What staging does: replace every row of `dates` with `rows` (those of these dates)."""
+    table = stg_table([r for r in rows if r["shard_date"] in dates])
+    if not backend.table_exists("stg_events"):
+        backend.load_arrow("stg_events", table, mode="replace")
+        return
+    backend.execute("DELETE FROM stg_events WHERE shard_date IN UNNEST(@d)", {"d": dates})
+    backend.load_arrow("stg_events", table, mode="append")

@@ -1,0 +1,86 @@
+"""The BigQuery backend with the real client object over a faked transport."""
+
+from __future__ import annotations
+
+import pytest
+
+from cdp.backends.bigquery import BigQueryBackend
+from cdp.errors import BackendError, InputError, TransientError
+from tests.fake_bigquery import FakeBigQuery, fake_client
+
+
+def backend(adapter: FakeBigQuery, max_bytes: int = 10 * 1024**3) -> BigQueryBackend:
+    return BigQueryBackend("demo-project", "analytics_123456789", "cdp", maximum_bytes_billed=max_bytes,
+                           retry_timeout=0.5, client=fake_client(adapter))  # fmt: skip
+
+
+def test_query_sends_parameters_and_byte_cap() -> None:
+    fake = FakeBigQuery(rows=[{"n": "3"}], schema=[{"name": "n", "type": "INTEGER", "mode": "NULLABLE"}])
+    result = backend(fake, max_bytes=5_000_000).query(
+        "SELECT COUNT(*) AS n FROM stg_events WHERE event_name = @name AND shard_date IN UNNEST(@dates) "
+        "AND engagement_time_msec > @ms",
+        {"name": "page_view", "dates": ["20240101", "20240102"], "ms": 10, "unused": "x"},
+    )
+    assert result.column("n").to_pylist() == [3]
+    [job] = fake.jobs
+    query = job["configuration"]["query"]
+    assert query["useLegacySql"] is False
+    assert query["maximumBytesBilled"] == "5000000"
+    assert "`demo-project`.cdp.stg_events" in query["query"]
+    params = {p["name"]: p for p in query["queryParameters"]}
+    assert set(params) == {"name", "dates", "ms"}  # unused parameters are not sent
+    assert params["name"]["parameterType"]["type"] == "STRING"
+    assert params["name"]["parameterValue"]["value"] == "page_view"
+    assert params["dates"]["parameterType"] == {"type": "ARRAY", "arrayType": {"type": "STRING"}}
+    assert [v["value"] for v in params["dates"]["parameterValue"]["arrayValues"]] == ["20240101", "20240102"]
+    assert params["ms"]["parameterType"]["type"] == "INT64"
+
+
+def test_dry_run_reports_bytes_without_running() -> None:
+    fake = FakeBigQuery(bytes_processed=987_654_321)
+    scanned = backend(fake).dry_run_bytes("SELECT cid FROM stg_events WHERE event_date >= @d", {"d": "2024-01-01"})
+    assert scanned == 987_654_321
+    [job] = fake.jobs
+    assert job["configuration"]["dryRun"] is True
+    assert job["configuration"]["query"]["useQueryCache"] is False
+    assert job["configuration"]["query"]["maximumBytesBilled"] == str(10 * 1024**3)
+    assert not any("/queries/" in url for _, url in fake.requests)  # no results fetched
+
+
+def test_atomic_runs_one_transaction_script() -> None:
+    fake = FakeBigQuery()
+    backend(fake).atomic(
+        ["DELETE FROM stg_events WHERE shard_date IN UNNEST(@dates)", "INSERT INTO stg_events SELECT * FROM x"],
+        {"dates": ["20240101"]},
+    )
+    [job] = fake.jobs
+    script = job["configuration"]["query"]["query"]
+    assert script.startswith("BEGIN TRANSACTION;") and script.rstrip().endswith("COMMIT TRANSACTION;")
+    assert script.count("`demo-project`.cdp.stg_events") == 2
+
+
+def test_export_tables_lists_metadata_only() -> None:
+    fake = FakeBigQuery()
+    tables = backend(fake).export_tables()
+    assert "events_intraday_20240103" in tables and "events_20240101" in tables
+    assert not fake.jobs  # listing tables runs no query job
+
+
+def test_errors_are_translated_once() -> None:
+    with pytest.raises(TransientError):
+        backend(FakeBigQuery(fail_with=(503, "backendError"))).execute("SELECT 1")
+    with pytest.raises(BackendError, match="BigQuery"):
+        backend(FakeBigQuery(fail_with=(400, "invalidQuery"))).execute("SELECT 1")
+    with pytest.raises(InputError, match="analytics_123456789"):
+        backend(FakeBigQuery(fail_with=(404, "notFound"))).export_tables()
+
+
+def test_shard_scan_prunes_with_table_suffix_literals() -> None:
+    sql = BigQueryBackend("p", "analytics_1").render(
+        "SELECT COUNT(*) FROM __x__".replace("__x__", "(SELECT 1)")
+    )
+    assert sql
+    scan = BigQueryBackend("p", "analytics_1").shard_scan("events_", ["20240102", "20240101"])
+    rendered = scan.sql(dialect="bigquery")
+    assert "`events_*`" in rendered
+    assert "_TABLE_SUFFIX BETWEEN '20240101' AND '20240102'" in rendered
