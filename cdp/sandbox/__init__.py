@@ -1,0 +1,1 @@
+"""Local stand-ins for the external systems the product talks to (tests and demos only)."""
