@@ -77,6 +77,19 @@ class IdentitySettings(StrictModel):
         default_factory=lambda: ["", "null", "none", "undefined", "0", "-1", "anonymous", "guest", "nan"]
     )
     junk_patterns: list[str] = Field(default_factory=lambda: [r"^\s*$", r"^0+$", r"^(test|dummy)"])
+    #: Whether a suspicious UID keeps its own logged-in events (anonymous ones are never stitched to it).
+    keep_suspicious_logins: bool = True
+
+    @field_validator("junk_patterns")
+    @classmethod
+    def _patterns(cls, value: list[str]) -> list[str]:
+        # The reference implementation uses `re`, the warehouses RE2: reject what Python cannot compile.
+        for pattern in value:
+            try:
+                re.compile(pattern)
+            except re.error as err:
+                raise ValueError(f"not a valid regular expression: {pattern!r} ({err})") from err
+        return value
 
 
 class CrmSettings(StrictModel):
@@ -90,7 +103,19 @@ class CrmSettings(StrictModel):
     email: str = "email"
     opted_out: str = "opted_out"
     customer_type: str = "customer_type"
+    #: Optional source columns; absent ones load as NULL.
+    record_type: str | None = None
+    system_modstamp: str | None = None
     attributes: list[str] = Field(default_factory=list)
+
+    @field_validator("attributes")
+    @classmethod
+    def _attribute_names(cls, value: list[str]) -> list[str]:
+        # Attributes become profile columns, so they must be plain column names.
+        for name in value:
+            if not _IDENT.match(name) or "-" in name:
+                raise ValueError(f"attribute {name!r} must be a column name (letters, digits, underscores)")
+        return value
 
 
 class Settings(StrictModel):

@@ -79,22 +79,33 @@ def stg_table(rows: list[dict[str, Any]]) -> pa.Table:
 
 @st.composite
 def event_streams(draw: st.DrawFn, max_events: int = 60) -> list[dict[str, Any]]:
-    people = [f"U{i}" for i in range(draw(st.integers(1, 6)))]
+    people = [f"U{i}" for i in range(draw(st.integers(1, 4)))]
     n_devices = draw(st.integers(1, 6))
     # Each device has its own small set of users: one person, or several (a shared device).
-    users = [draw(st.lists(st.sampled_from(people), min_size=1, max_size=4, unique=True)) for _ in range(n_devices)]
+    users = [
+        draw(st.lists(st.sampled_from(people), min_size=1, max_size=4, unique=True))
+        for _ in range(n_devices)
+    ]
+    # Each device is active in its own window (hours from T0), so some devices stop appearing
+    # long before others: an incremental run must still revisit them when a UID's status flips.
+    windows = [
+        (draw(st.integers(0, 90)), draw(st.sampled_from([1, 6, 30, 96]))) for _ in range(n_devices)
+    ]
     rows = []
     for i in range(draw(st.integers(0, max_events))):
         device = draw(st.integers(-1, n_devices - 1))  # -1: consent denied (no CID)
         kind = draw(st.sampled_from(["anon", "anon", "login", "login", "junk"]))
         pool = users[device] if device >= 0 else people
         uid = None if kind == "anon" else draw(st.sampled_from(JUNK if kind == "junk" else pool))
-        hour = draw(st.integers(0, 4 * 24 - 1))
+        start, span = windows[device] if device >= 0 else (0, 96)
+        hour = min(start + draw(st.integers(0, span)), 4 * 24 - 1)
         ts = T0 + timedelta(hours=hour, minutes=draw(st.sampled_from([0, 0, 30])))
         lag = draw(st.sampled_from([0, 0, 0, 0, 1, 2]))  # late arrival: staged under a later date
         # Keys are random so that key order (the tie-break) is unrelated to generation order.
         key = f"{draw(st.integers(0, 999)):03d}-{i:03d}"
-        rows.append(make_event(key, ts, f"C{device}" if device >= 0 else None, uid, shard_lag_days=lag))
+        rows.append(
+            make_event(key, ts, f"C{device}" if device >= 0 else None, uid, shard_lag_days=lag)
+        )
     return rows
 
 

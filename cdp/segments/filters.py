@@ -31,9 +31,22 @@ BUILTIN_COLUMNS: dict[str, str] = {
     "traffic_campaign": "string",
     "engagement_time_msec": "int",
     "ga_session_number": "int",
+    "ga_session_id": "int",
+    "cid": "string",
+    "uid": "string",
+    "stitched_uid": "string",
+    "session_key": "string",
+    "analytics_storage": "string",
+    "ads_storage": "string",
+    "attribution": "string",
+    "shard_date": "string",
 }
 
-Operator = Literal["equals", "not_equals", "in", "contains", "prefix", "regex", "gt", "gte", "lt", "lte"]
+ColumnType = Literal["string", "int", "double", "bool"]
+
+Operator = Literal[
+    "equals", "not_equals", "in", "contains", "prefix", "regex", "gt", "gte", "lt", "lte"
+]
 _NUMERIC_OPS = {"gt", "gte", "lt", "lte"}
 
 
@@ -41,6 +54,8 @@ class ParamFilter(StrictModel):
     """One condition on one column: `{param: page_path, prefix: /models/ev9}`."""
 
     param: str
+    #: Optional: the type the author expects the column to have (checked against the known columns).
+    type: ColumnType | None = None
     equals: str | float | None = None
     not_equals: str | float | None = None
     in_: list[str | float] | None = Field(default=None, alias="in")
@@ -76,12 +91,24 @@ class ParamFilter(StrictModel):
         return self
 
     def operators(self) -> dict[str, object]:
-        names = ("equals", "not_equals", "in_", "contains", "prefix", "regex", "gt", "gte", "lt", "lte")
+        names = (
+            "equals",
+            "not_equals",
+            "in_",
+            "contains",
+            "prefix",
+            "regex",
+            "gt",
+            "gte",
+            "lt",
+            "lte",
+        )
         return {n.rstrip("_"): getattr(self, n) for n in names if getattr(self, n) is not None}
 
-    def condition(self) -> exp.Expression:
+    def condition(self, column: exp.Expr | None = None) -> exp.Expr:
+        """The condition on `column` (default: the bare column named by `param`)."""
         [(op, value)] = self.operators().items()
-        column = exp.column(self.param)
+        column = column.copy() if column is not None else exp.column(self.param)
         if op == "equals":
             return exp.EQ(this=column, expression=_literal(value))
         if op == "not_equals":
@@ -91,7 +118,8 @@ class ParamFilter(StrictModel):
             return exp.In(this=column, expressions=[_literal(v) for v in value])
         if op == "contains":
             return exp.GT(
-                this=exp.StrPosition(this=column, substr=_literal(value)), expression=exp.Literal.number(0)
+                this=exp.StrPosition(this=column, substr=_literal(value)),
+                expression=exp.Literal.number(0),
             )
         if op == "prefix":
             return exp.StartsWith(this=column, expression=_literal(value))
@@ -112,9 +140,9 @@ class EventFilter(StrictModel):
     def _listify(cls, value: object) -> object:
         return [value] if isinstance(value, str) else value
 
-    def condition(self) -> exp.Expression:
+    def condition(self) -> exp.Expr:
         names = [exp.Literal.string(n) for n in self.event]
-        parts: list[exp.Expression] = [
+        parts: list[exp.Expr] = [
             exp.EQ(this=exp.column("event_name"), expression=names[0])
             if len(names) == 1
             else exp.In(this=exp.column("event_name"), expressions=names)
@@ -126,7 +154,7 @@ class EventFilter(StrictModel):
         return {"event_name", *(f.param for f in self.where)}
 
 
-def _literal(value: object) -> exp.Expression:
+def _literal(value: object) -> exp.Expr:
     if isinstance(value, bool):
         return exp.Boolean(this=value)
     if isinstance(value, int | float):

@@ -1,0 +1,47 @@
+"""Benchmark plumbing: run a phase in a fresh process and record its time and peak memory."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import platform
+import resource
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def _child(fn: Callable[..., dict[str, Any]], args: tuple[Any, ...], queue: Any) -> None:
+    started = time.perf_counter()
+    figures = fn(*args)
+    figures["seconds"] = round(time.perf_counter() - started, 3)
+    figures["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    queue.put(figures)
+
+
+def measure(fn: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
+    """Run `fn(*args)` in a new process so its peak RSS is its own, not the harness's."""
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    process = ctx.Process(target=_child, args=(fn, args, queue))
+    process.start()
+    figures: dict[str, Any] = queue.get()
+    process.join()
+    return figures
+
+
+def machine() -> dict[str, Any]:
+    import os
+
+    return {"python": platform.python_version(), "cpus": os.cpu_count(), "machine": platform.machine()}
+
+
+def write_results(name: str, payload: dict[str, Any]) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    payload = {"machine": machine(), "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **payload}
+    path.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+    return path

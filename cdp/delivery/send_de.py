@@ -1,0 +1,124 @@
+"""Marketing Cloud data extension writes: upserts (rowset for small diffs, async otherwise),
+removals (delete / flag / mirror) and mirror-mode inserts. All idempotent, so retried freely
+(the client retries transient failures; a batch that still fails is offered again next run).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from cdp.delivery.config import Batching
+from cdp.delivery.payload import chunks
+from cdp.delivery.state import Outcome, PlanRow
+from cdp.errors import TerminalError
+from cdp.salesforce.marketing_cloud import MarketingCloudClient, RowResult
+
+Row = Mapping[str, Any]
+
+
+def _row_outcomes(results: list[RowResult], n: int, ok: Outcome) -> list[Outcome]:
+    if len(results) != n:  # results do not line up with rows: retry them all (idempotent)
+        if results and all(r.ok for r in results):
+            return [ok] * n
+        return [Outcome("retry", "RESULTS_MISMATCH", f"{len(results)} results for {n} rows")] * n
+    return [ok if r.ok else Outcome("failed", r.error_code or r.status, r.message) for r in results]
+
+
+def upsert_async(
+    mc: MarketingCloudClient, de_key: str, rows: Sequence[Row], ok: Outcome
+) -> list[Outcome]:
+    request_id = mc.upsert_rows_async(de_key, rows)
+    return _row_outcomes(mc.wait_for_request(request_id), len(rows), ok)
+
+
+def upsert(
+    mc: MarketingCloudClient,
+    de_key: str,
+    primary_key: Sequence[str],
+    rows: Sequence[Row],
+    batching: Batching,
+    *,
+    sync: bool,
+    ok: Outcome = Outcome("sent"),
+) -> list[Outcome]:
+    """Sync rowset (<= sync_max_rows per call) when `sync`, else async (<= async_max_rows)."""
+    out: list[Outcome] = []
+    if not sync:
+        for chunk in chunks(rows, batching.async_max_rows):
+            out += upsert_async(mc, de_key, chunk, ok)
+        return out
+    for chunk in chunks(rows, batching.sync_max_rows):
+        try:
+            mc.upsert_rowset(de_key, chunk, primary_keys=primary_key)
+            out += [ok] * len(chunk)
+        except TerminalError:
+            # A rowset is all-or-nothing: resend it async, whose results name the bad rows.
+            out += upsert_async(mc, de_key, chunk, ok)
+    return out
+
+
+def insert_owned(
+    mc: MarketingCloudClient, de_key: str, rows: Sequence[Row], batching: Batching
+) -> list[Outcome]:
+    """Mirror mode: insert; rows that already existed were not created by us (owned=false)
+    and are upserted instead. After an interrupted insert our own rows look foreign too,
+    which errs on the safe side (they are never deleted)."""
+    out: list[Outcome] = []
+    for chunk in chunks(rows, batching.async_max_rows):
+        results = mc.wait_for_request(mc.insert_rows_async(de_key, chunk))
+        outcomes = _row_outcomes(results, len(chunk), Outcome("sent", owned=True))
+        existing = [
+            i for i, r in enumerate(results)
+            if not r.ok and "duplicate" in f"{r.message} {r.error_code}".lower()
+        ] if len(results) == len(chunk) else []  # fmt: skip
+        if existing:
+            again = upsert_async(
+                mc, de_key, [chunk[i] for i in existing], Outcome("sent", owned=False)
+            )
+            for i, o in zip(existing, again, strict=True):
+                outcomes[i] = o
+        out += outcomes
+    return out
+
+
+def key_values(row: PlanRow, primary_key: Sequence[str]) -> dict[str, Any]:
+    """The DE primary key from the plan key (JSON {"k0": v0, ...})."""
+    parsed = json.loads(row["_cdp_key"])
+    return {name: parsed[f"k{i}"] for i, name in enumerate(primary_key)}
+
+
+def delete(
+    mc: MarketingCloudClient, de_key: str, primary_key: Sequence[str], rows: Sequence[PlanRow]
+) -> list[Outcome]:
+    out = []
+    for row in rows:
+        try:  # one call per row: the API deletes by key, and we want per-row outcomes
+            mc.delete_rows(de_key, [key_values(row, primary_key)])
+            out.append(Outcome("removed"))
+        except TerminalError as err:
+            out.append(Outcome("failed", type(err).__name__, str(err)))
+    return out
+
+
+def flag(
+    mc: MarketingCloudClient,
+    de_key: str,
+    primary_key: Sequence[str],
+    rows: Sequence[PlanRow],
+    batching: Batching,
+    flag_field: str,
+    exited_at_field: str | None,
+    *,
+    sync: bool,
+) -> list[Outcome]:
+    now = datetime.now(UTC)
+    payload = []
+    for row in rows:
+        values: dict[str, Any] = key_values(row, primary_key) | {flag_field: False}
+        if exited_at_field:
+            values[exited_at_field] = now
+        payload.append(values)
+    return upsert(mc, de_key, primary_key, payload, batching, sync=sync, ok=Outcome("exited"))

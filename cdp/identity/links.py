@@ -1,0 +1,75 @@
+"""Evidence and the per-UID / per-CID facts derived from it.
+
+- `identity_links`: one row per (cid, uid) seen together on at least one event (junk UIDs and
+  consent-denied rows never count), with first/last seen, events and sessions.
+- `identity_flags`: per UID, how many CIDs it was seen on; more than `max_devices_per_user` makes
+  it suspicious (a logout placeholder or a shared account, not a person).
+- `identity_devices`: per CID, how many distinct non-suspicious UIDs; more than
+  `max_users_per_device` makes it a shared device.
+- `identity_junk`: per shard date and raw junk value, the events (and CIDs) whose UID was dropped.
+
+Each function returns one GoogleSQL SELECT; `build` decides where its rows go.
+"""
+
+from __future__ import annotations
+
+
+def links_select(src: str) -> str:
+    return f"""
+WITH {src}
+SELECT
+  cid,
+  clean_uid AS uid,
+  MIN(event_ts) AS first_seen,
+  MAX(event_ts) AS last_seen,
+  COUNT(*) AS events,
+  COUNT(DISTINCT session_key) AS sessions
+FROM src
+WHERE cid IS NOT NULL AND clean_uid IS NOT NULL
+GROUP BY cid, clean_uid
+"""
+
+
+def flags_select(links: str) -> str:
+    """`links` is a table name or a parenthesised subquery with the links columns."""
+    return f"""
+SELECT
+  uid,
+  COUNT(*) AS n_cids,
+  COUNT(*) > @max_devices_per_user AS is_suspicious,
+  MIN(first_seen) AS first_seen,
+  MAX(last_seen) AS last_seen,
+  SUM(events) AS events
+FROM {links} AS l
+GROUP BY uid
+"""
+
+
+def devices_select(links: str, flags: str) -> str:
+    # Suspicious UIDs are not people, so they do not make a device shared.
+    return f"""
+SELECT
+  l.cid,
+  COUNT(*) AS n_uids_seen,
+  COUNTIF(NOT f.is_suspicious) AS n_uids,
+  COUNTIF(NOT f.is_suspicious) > @max_users_per_device AS is_shared,
+  MIN(l.first_seen) AS first_login,
+  MAX(l.last_seen) AS last_login
+FROM {links} AS l
+JOIN {flags} AS f ON f.uid = l.uid
+GROUP BY l.cid
+"""
+
+
+def junk_select(src: str) -> str:
+    return f"""
+WITH {src}
+SELECT
+  shard_date,
+  uid,
+  COUNT(*) AS events,
+  COUNT(DISTINCT cid) AS cids
+FROM src
+WHERE uid IS NOT NULL AND clean_uid IS NULL
+GROUP BY shard_date, uid
+"""

@@ -1,0 +1,163 @@
+"""Identity metrics, per day (table `identity_daily`) and overall (`identity_stats`).
+
+Identification rate: the share of CIDs, events and sessions with a stitched UID (a CID or a
+session counts as identified when any of its events is). CRM match rate: the share of profiles
+(UIDs) matched to a CRM record. Consent-denied rows count as events but have no CID or session.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import pyarrow as pa
+
+from cdp.backends.base import Backend
+from cdp.errors import InputError
+from cdp.identity import tables as t
+
+_COUNTS = """
+  COUNT(*) AS events,
+  COUNTIF(stitched_uid IS NOT NULL) AS identified_events,
+  COUNT(DISTINCT cid) AS cids,
+  COUNT(DISTINCT IF(stitched_uid IS NOT NULL, cid, NULL)) AS identified_cids,
+  COUNT(DISTINCT session_key) AS sessions,
+  COUNT(DISTINCT IF(stitched_uid IS NOT NULL, session_key, NULL)) AS identified_sessions,
+  COUNTIF(attribution IN ('backfill', 'after_logout')) AS stitched_anonymous_events,
+  COUNTIF(attribution = 'shared_device') AS shared_device_events,
+  COUNTIF(attribution = 'suspicious_uid') AS suspicious_uid_events,
+  COUNTIF(cid IS NULL) AS consent_denied_events"""
+
+DAILY_SQL = f"""
+CREATE OR REPLACE TABLE {t.DAILY} AS
+WITH days AS (
+  SELECT event_date,{_COUNTS}
+  FROM {t.STITCHED}
+  GROUP BY event_date
+),
+junk AS (
+  SELECT PARSE_DATE('%Y%m%d', shard_date) AS event_date, SUM(events) AS junk_uid_events
+  FROM {t.JUNK}
+  GROUP BY shard_date
+)
+SELECT
+  d.*,
+  COALESCE(j.junk_uid_events, 0) AS junk_uid_events,
+  SAFE_DIVIDE(d.identified_cids, d.cids) AS cid_identification_rate,
+  SAFE_DIVIDE(d.identified_events, d.events) AS event_identification_rate,
+  SAFE_DIVIDE(d.identified_sessions, d.sessions) AS session_identification_rate
+FROM days AS d
+LEFT JOIN junk AS j ON j.event_date = d.event_date
+"""
+
+OVERALL_SQL = f"""
+SELECT{_COUNTS},
+  (SELECT COUNT(*) FROM {t.FLAGS}) AS uids,
+  (SELECT COUNTIF(is_suspicious) FROM {t.FLAGS}) AS suspicious_uids,
+  (SELECT COUNT(*) FROM {t.DEVICES}) AS devices_with_login,
+  (SELECT COUNTIF(is_shared) FROM {t.DEVICES}) AS shared_devices,
+  (SELECT COALESCE(SUM(events), 0) FROM {t.JUNK}) AS junk_uid_events,
+  (SELECT COUNT(DISTINCT uid) FROM {t.JUNK}) AS junk_uid_values
+FROM {t.STITCHED}
+"""
+
+PROFILES_SQL = f"SELECT COUNT(*) AS profiles, COUNTIF(crm_matched) AS crm_matched FROM {t.PROFILES}"
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+@dataclass
+class IdentityStats:
+    events: int = 0
+    identified_events: int = 0
+    cids: int = 0
+    identified_cids: int = 0
+    sessions: int = 0
+    identified_sessions: int = 0
+    stitched_anonymous_events: int = 0
+    shared_device_events: int = 0
+    suspicious_uid_events: int = 0
+    consent_denied_events: int = 0
+    uids: int = 0
+    suspicious_uids: int = 0
+    devices_with_login: int = 0
+    shared_devices: int = 0
+    junk_uid_events: int = 0
+    junk_uid_values: int = 0
+    profiles: int | None = None  # None: profiles not built yet
+    crm_matched: int | None = None
+    daily: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def cid_identification_rate(self) -> float | None:
+        return _rate(self.identified_cids, self.cids)
+
+    @property
+    def event_identification_rate(self) -> float | None:
+        return _rate(self.identified_events, self.events)
+
+    @property
+    def session_identification_rate(self) -> float | None:
+        return _rate(self.identified_sessions, self.sessions)
+
+    @property
+    def crm_match_rate(self) -> float | None:
+        return (
+            _rate(self.crm_matched or 0, self.profiles or 0) if self.profiles is not None else None
+        )
+
+    def rows(self) -> list[tuple[str, str]]:
+        """(metric, value) pairs for printing, rates as percentages."""
+
+        def pct(value: float | None) -> str:
+            return "n/a" if value is None else f"{value:.1%}"
+
+        out = [
+            ("CIDs identified", f"{self.identified_cids:,} / {self.cids:,} ({pct(self.cid_identification_rate)})"),
+            ("events identified", f"{self.identified_events:,} / {self.events:,} ({pct(self.event_identification_rate)})"),
+            ("sessions identified",
+             f"{self.identified_sessions:,} / {self.sessions:,} ({pct(self.session_identification_rate)})"),
+            ("anonymous events stitched", f"{self.stitched_anonymous_events:,}"),
+            ("UIDs", f"{self.uids:,}"),
+            ("suspicious UIDs", f"{self.suspicious_uids:,} ({self.suspicious_uid_events:,} events)"),
+            ("shared devices", f"{self.shared_devices:,} / {self.devices_with_login:,} with a login "
+                               f"({self.shared_device_events:,} events unattributed)"),
+            ("junk UIDs dropped", f"{self.junk_uid_events:,} events, {self.junk_uid_values:,} distinct values"),
+            ("consent-denied events", f"{self.consent_denied_events:,}"),
+        ]  # fmt: skip
+        if self.profiles is not None:
+            out.append(
+                (
+                    "CRM match",
+                    f"{self.crm_matched or 0:,} / {self.profiles:,} UIDs ({pct(self.crm_match_rate)})",
+                )
+            )
+        return out
+
+    def as_table(self) -> pa.Table:
+        """The per-day figures (one row per event_date)."""
+        return pa.Table.from_pylist(self.daily)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def identity_stats(backend: Backend) -> IdentityStats:
+    """Overall figures plus a refreshed `identity_daily` table (its rows in `.daily`)."""
+    if not backend.table_exists(t.STITCHED):
+        raise InputError("no identity tables yet: run the identity step first")
+    row = backend.query(OVERALL_SQL).to_pylist()[0]
+    stats = IdentityStats()
+    for name, value in row.items():
+        setattr(stats, name, int(value or 0))
+    if backend.table_exists(t.PROFILES):
+        prof = backend.query(PROFILES_SQL).to_pylist()[0]
+        stats.profiles, stats.crm_matched = (
+            int(prof["profiles"] or 0),
+            int(prof["crm_matched"] or 0),
+        )
+    backend.execute(DAILY_SQL)
+    stats.daily = backend.query(f"SELECT * FROM {t.DAILY} ORDER BY event_date").to_pylist()
+    return stats

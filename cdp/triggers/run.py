@@ -1,0 +1,241 @@
+"""Detecting trigger occurrences and recording each decision once.
+
+- `trigger_decisions`: every decided start (fire, cooldown, capped, expired), keyed
+  (trigger, uid, start_event_key); a key in here is never decided again.
+- `trigger_firings`: only the `fire` decisions, what delivery reads (rows whose `deliver_after`
+  has passed and whose `expires_at` has not), with each trigger's `context` columns as STRING
+  columns (added on first use) and as one JSON `context` column.
+
+Re-running, or reprocessing a lookback window, inserts only keys not yet decided, so nothing
+ever fires twice for the same (trigger, uid, start event).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pyarrow as pa
+
+from cdp.backends.base import Backend
+from cdp.segments.clock import new_run_id
+from cdp.segments.durations import from_micros, to_micros
+from cdp.segments.population import EVENTS
+from cdp.triggers.compile import DECISIONS, FIRINGS, candidates_select
+from cdp.triggers.schedule import FIRE, Candidate, Decision, Fired, decide
+from cdp.triggers.spec import TriggerSettings, TriggerSpec
+
+log = logging.getLogger(__name__)
+
+_SCRATCH = "trigger_firings__new"
+_COLUMNS = [
+    ("trigger", pa.string(), "STRING"),
+    ("uid", pa.string(), "STRING"),
+    ("start_event_key", pa.string(), "STRING"),
+    ("crm_record_id", pa.string(), "STRING"),
+    ("start_event_timestamp", pa.int64(), "INT64"),
+    ("start_ts", pa.timestamp("us", tz="UTC"), "TIMESTAMP"),
+    ("session_key", pa.string(), "STRING"),
+    ("cid", pa.string(), "STRING"),
+    ("status", pa.string(), "STRING"),
+    ("reason", pa.string(), "STRING"),
+    ("fired_at", pa.timestamp("us", tz="UTC"), "TIMESTAMP"),
+    ("deliver_after", pa.timestamp("us", tz="UTC"), "TIMESTAMP"),
+    ("expires_at", pa.timestamp("us", tz="UTC"), "TIMESTAMP"),
+    ("run_id", pa.string(), "STRING"),
+    ("context", pa.string(), "STRING"),
+]
+_FIXED = {
+    "trigger",
+    "uid",
+    "crm_record_id",
+    "start_event_key",
+    "start_event_timestamp",
+    "session_key",
+    "cid",
+}
+RESERVED = {name for name, _, _ in _COLUMNS}
+
+
+def _ddl(table: str) -> str:
+    columns = ", ".join(f"`{name}` {sql_type}" for name, _, sql_type in _COLUMNS)
+    return f"CREATE TABLE IF NOT EXISTS {table} ({columns}) CLUSTER BY `trigger`, uid"
+
+
+@dataclass
+class TriggerReport:
+    now: datetime
+    watermark: datetime | None
+    run_id: str
+    decisions: list[Decision] = field(default_factory=list)
+
+    @property
+    def firings(self) -> list[Decision]:
+        return [d for d in self.decisions if d.status == FIRE]
+
+    def counts(self) -> dict[tuple[str, str], int]:
+        return dict(Counter((d.candidate.trigger, d.status) for d in self.decisions))
+
+    def __str__(self) -> str:
+        if self.watermark is None:
+            return "triggers: no events yet"
+        lines = [
+            f"triggers decided through {self.watermark:%Y-%m-%d %H:%M:%S}Z (run {self.run_id})"
+        ]
+        lines += [
+            f"  {trigger}: {status} {n}" for (trigger, status), n in sorted(self.counts().items())
+        ]
+        return "\n".join(lines)
+
+
+def ensure_tables(backend: Backend, context_columns: Sequence[str] = ()) -> None:
+    backend.execute(_ddl(DECISIONS))
+    backend.execute(_ddl(FIRINGS))
+    present = set(backend.query(f"SELECT * FROM {FIRINGS} LIMIT 0").column_names)
+    for column in dict.fromkeys(context_columns):
+        if column not in present:
+            # Context columns vary by trigger: one STRING column each, added on first use.
+            backend.execute(f"ALTER TABLE {FIRINGS} ADD COLUMN IF NOT EXISTS `{column}` STRING")
+
+
+def _context_columns(triggers: Sequence[TriggerSpec]) -> list[str]:
+    return [c for spec in triggers for c in spec.context if c not in RESERVED]
+
+
+def _candidates(backend: Backend, spec: TriggerSpec, params: dict[str, Any]) -> list[Candidate]:
+    rows = backend.query(candidates_select(spec), params).to_pylist()
+    return [
+        Candidate(
+            trigger=row["trigger"],
+            uid=row["uid"],
+            start_event_key=row["start_event_key"],
+            start_us=int(row["start_event_timestamp"]),
+            crm_record_id=row["crm_record_id"],
+            session_key=row["session_key"],
+            cid=row["cid"],
+            context={k: v for k, v in row.items() if k not in _FIXED},
+        )
+        for row in rows
+    ]
+
+
+def _fired(
+    backend: Backend, candidates: list[Candidate], specs: Sequence[TriggerSpec]
+) -> list[Fired]:
+    """Earlier firings that cooldown or the daily cap must count (only the candidates' people)."""
+    if not candidates:
+        return []
+    longest = max([s.cooldown.micros for s in specs if s.cooldown] + [0])
+    from_us = min(c.start_us for c in candidates) - longest - 2 * 86_400_000_000
+    rows = backend.query(
+        f"""SELECT `trigger`, uid, start_event_timestamp, deliver_after FROM {FIRINGS}
+            WHERE status = 'fire' AND uid IN UNNEST(@uids)
+              AND (start_event_timestamp >= @from_us OR deliver_after >= TIMESTAMP_MICROS(@from_us))""",
+        {"uids": sorted({c.uid for c in candidates}), "from_us": from_us},
+    ).to_pylist()
+    return [
+        Fired(r["trigger"], r["uid"], int(r["start_event_timestamp"]), _utc(r["deliver_after"]))
+        for r in rows
+    ]
+
+
+def _string(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _record(
+    backend: Backend,
+    decisions: list[Decision],
+    now: datetime,
+    run_id: str,
+    context_columns: list[str],
+) -> None:
+    if not decisions:
+        return
+    rows = [
+        {
+            **{c: _string(d.candidate.context.get(c)) for c in context_columns},
+            "trigger": d.candidate.trigger,
+            "uid": d.candidate.uid,
+            "start_event_key": d.candidate.start_event_key,
+            "crm_record_id": d.candidate.crm_record_id,
+            "start_event_timestamp": d.candidate.start_us,
+            "start_ts": from_micros(d.candidate.start_us),
+            "session_key": d.candidate.session_key,
+            "cid": d.candidate.cid,
+            "status": d.status,
+            "reason": d.reason,
+            "fired_at": now,
+            "deliver_after": d.deliver_after,
+            "expires_at": d.expires_at,
+            "run_id": run_id,
+            "context": json.dumps(dict(d.candidate.context), default=str, sort_keys=True),
+        }
+        for d in decisions
+    ]
+    schema = pa.schema(
+        [(name, arrow_type) for name, arrow_type, _ in _COLUMNS]
+        + [(c, pa.string()) for c in context_columns]
+    )
+    backend.load_arrow(_SCRATCH, pa.Table.from_pylist(rows, schema=schema), mode="replace")
+    fixed = ", ".join(f"`{name}`" for name, _, _ in _COLUMNS)
+    everything = ", ".join([fixed, *(f"`{c}`" for c in context_columns)])
+
+    def new_keys(table: str) -> str:
+        return (
+            f"NOT EXISTS (SELECT 1 FROM {table} AS f WHERE f.`trigger` = n.`trigger` AND f.uid = n.uid "
+            "AND f.start_event_key = n.start_event_key)"
+        )
+
+    # Insert only keys not decided yet: safe even if two runs overlap.
+    backend.atomic(
+        [
+            f"INSERT INTO {DECISIONS} ({fixed}) SELECT {fixed} FROM {_SCRATCH} AS n WHERE {new_keys(DECISIONS)}",
+            f"INSERT INTO {FIRINGS} ({everything}) SELECT {everything} FROM {_SCRATCH} AS n "
+            f"WHERE n.status = '{FIRE}' AND {new_keys(FIRINGS)}",
+        ]
+    )
+    backend.execute(f"DROP TABLE IF EXISTS {_SCRATCH}")
+
+
+def detect_triggers(
+    backend: Backend,
+    specs: Any,
+    now: datetime | None = None,
+    settings: TriggerSettings | None = None,
+) -> TriggerReport:
+    """Decide every decidable start of every trigger in `specs` (a `Specs` or a TriggerSpec list)."""
+    triggers: Sequence[TriggerSpec] = getattr(specs, "triggers", specs)
+    settings = settings or getattr(specs, "trigger_settings", None) or TriggerSettings()
+    now = _utc(now) if now is not None else datetime.now(UTC)
+    context_columns = _context_columns(triggers)
+    ensure_tables(backend, context_columns)
+    latest = backend.scalar(f"SELECT MAX(event_timestamp) FROM {EVENTS}")
+    run_id = new_run_id(to_micros(now))
+    if latest is None or not triggers:
+        return TriggerReport(now=now, watermark=None, run_id=run_id)
+    watermark_us = int(latest) - settings.safety_lag.micros
+    params = {"watermark_us": watermark_us, "since_us": watermark_us - settings.lookback.micros}
+    candidates = [c for spec in triggers for c in _candidates(backend, spec, params)]
+    decisions = decide(
+        candidates,
+        _fired(backend, candidates, triggers),
+        {s.name: s for s in triggers},
+        settings,
+        now,
+    )
+    _record(backend, decisions, now, run_id, list(dict.fromkeys(context_columns)))
+    report = TriggerReport(
+        now=now, watermark=from_micros(watermark_us), run_id=run_id, decisions=decisions
+    )
+    log.info("%s", report)
+    return report

@@ -1,0 +1,54 @@
+SELECT
+  p.uid,
+  p.crm_record_id,
+  COALESCE((
+    COALESCE(e.leaf0, 0) >= 1
+  ), FALSE) AS qualifies,
+  COALESCE(e.qualifying_events, 0) AS qualifying_events,
+  TIMESTAMP_MICROS(e.last_event_us) AS last_event_at,
+  FALSE AS is_holdout,
+  CONCAT('yeouido_views_30d=', CAST(COALESCE(e.leaf0, 0) AS STRING)) AS reason
+FROM (
+  SELECT
+    uid,
+    crm_record_id
+  FROM `demo-project`.cdp.profiles
+  WHERE
+    NOT uid IS NULL AND NOT COALESCE(opted_out, FALSE)
+) AS p
+LEFT JOIN (
+  SELECT
+    stitched_uid AS uid,
+    COUNTIF(
+      (
+        event_name = 'page_view' AND STARTS_WITH(page_path, '/showrooms/yeouido')
+      )
+      AND event_timestamp >= @as_of_us - 2592000000000
+    ) AS leaf0,
+    COUNTIF(
+      (
+        event_name = 'page_view' AND STARTS_WITH(page_path, '/showrooms/yeouido')
+      )
+      AND event_timestamp >= @as_of_us - 2592000000000
+    ) AS qualifying_events,
+    MAX(
+      IF(
+        (
+          event_name = 'page_view' AND STARTS_WITH(page_path, '/showrooms/yeouido')
+        )
+        AND event_timestamp >= @as_of_us - 2592000000000,
+        event_timestamp,
+        NULL
+      )
+    ) AS last_event_us
+  FROM `demo-project`.cdp.stitched_events
+  WHERE
+    NOT stitched_uid IS NULL
+    AND event_timestamp <= @as_of_us
+    AND COALESCE(analytics_storage, '') <> 'No'
+    AND event_timestamp >= @as_of_us - 2592000000000
+    AND event_date >= DATE(TIMESTAMP_MICROS(@as_of_us - 2592000000000 - 86400000000))
+  GROUP BY
+    stitched_uid
+) AS e
+  ON e.uid = p.uid

@@ -1,0 +1,143 @@
+WITH ev AS (
+  SELECT
+    COALESCE(stitched_uid, 'cid:' || cid) AS person,
+    stitched_uid AS uid,
+    event_timestamp AS ts,
+    event_date AS day,
+    device_category,
+    (
+      event_name = 'session_start'
+    ) AS s1,
+    (
+      event_name = 'page_view' AND STARTS_WITH(page_path, '/models/')
+    ) AS s2,
+    (
+      event_name = 'test_drive_click'
+    ) AS s3,
+    (
+      event_name = 'form_start'
+    ) AS s4,
+    (
+      event_name = 'test_drive_submit'
+    ) AS s5
+  FROM stitched_events
+  WHERE
+    event_timestamp >= $as_of_us - 2419200000000
+    AND event_timestamp <= $as_of_us
+    AND event_date >= CAST(MAKE_TIMESTAMP($as_of_us - 2419200000000 - 86400000000) AS DATE)
+    AND (
+      event_name = 'session_start'
+      OR (
+        event_name = 'page_view' AND STARTS_WITH(page_path, '/models/')
+      )
+      OR event_name = 'test_drive_click'
+      OR event_name = 'form_start'
+      OR event_name = 'test_drive_submit'
+    )
+    AND COALESCE(analytics_storage, '') <> 'No'
+), step1 AS (
+  SELECT
+    person,
+    MAX(uid) AS uid,
+    day,
+    ARG_MIN(device_category, ts) AS device_category,
+    MIN(ts) AS t1
+  FROM ev
+  WHERE
+    s1
+  GROUP BY
+    person,
+    day
+), step2 AS (
+  SELECT
+    f.person,
+    f.uid,
+    f.day,
+    f.device_category,
+    f.t1,
+    MIN(e.ts) AS t2
+  FROM step1 AS f
+  LEFT JOIN ev AS e
+    ON e.person = f.person AND e.s2 AND e.ts >= f.t1 AND e.ts <= f.t1 + 604800000000
+  GROUP BY
+    f.person,
+    f.uid,
+    f.day,
+    f.device_category,
+    f.t1
+), step3 AS (
+  SELECT
+    f.person,
+    f.uid,
+    f.day,
+    f.device_category,
+    f.t1,
+    f.t2,
+    MIN(e.ts) AS t3
+  FROM step2 AS f
+  LEFT JOIN ev AS e
+    ON e.person = f.person AND e.s3 AND e.ts >= f.t2 AND e.ts <= f.t1 + 604800000000
+  GROUP BY
+    f.person,
+    f.uid,
+    f.day,
+    f.device_category,
+    f.t1,
+    f.t2
+), step4 AS (
+  SELECT
+    f.person,
+    f.uid,
+    f.day,
+    f.device_category,
+    f.t1,
+    f.t2,
+    f.t3,
+    MIN(e.ts) AS t4
+  FROM step3 AS f
+  LEFT JOIN ev AS e
+    ON e.person = f.person AND e.s4 AND e.ts >= f.t3 AND e.ts <= f.t1 + 604800000000
+  GROUP BY
+    f.person,
+    f.uid,
+    f.day,
+    f.device_category,
+    f.t1,
+    f.t2,
+    f.t3
+), step5 AS (
+  SELECT
+    f.person,
+    f.uid,
+    f.day,
+    f.device_category,
+    f.t1,
+    f.t2,
+    f.t3,
+    f.t4,
+    MIN(e.ts) AS t5
+  FROM step4 AS f
+  LEFT JOIN ev AS e
+    ON e.person = f.person AND e.s5 AND e.ts >= f.t4 AND e.ts <= f.t1 + 604800000000
+  GROUP BY
+    f.person,
+    f.uid,
+    f.day,
+    f.device_category,
+    f.t1,
+    f.t2,
+    f.t3,
+    f.t4
+)
+SELECT
+  person,
+  uid,
+  day,
+  device_category,
+  t1,
+  t2,
+  t3,
+  t4,
+  t5,
+  1 + CASE WHEN NOT t2 IS NULL THEN 1 ELSE 0 END + CASE WHEN NOT t3 IS NULL THEN 1 ELSE 0 END + CASE WHEN NOT t4 IS NULL THEN 1 ELSE 0 END + CASE WHEN NOT t5 IS NULL THEN 1 ELSE 0 END AS reached
+FROM step5

@@ -1,0 +1,82 @@
+CREATE OR REPLACE TABLE identity_map AS
+WITH src AS (
+  SELECT
+    *,
+    CASE
+      WHEN uid IS NULL
+      OR CASE
+        WHEN $junk_uids IS NULL OR ARRAY_LENGTH($junk_uids) = 0
+        THEN FALSE
+        WHEN ARRAY_CONTAINS($junk_uids, LOWER(uid))
+        THEN TRUE
+        WHEN LOWER(uid) IS NULL OR ARRAY_LENGTH($junk_uids) <> LIST_COUNT($junk_uids)
+        THEN NULL
+        ELSE FALSE
+      END
+      OR REGEXP_MATCHES(uid, $junk_pattern)
+      THEN NULL
+      ELSE uid
+    END AS clean_uid
+  FROM stg_events
+), device_events AS (
+  SELECT
+    cid,
+    event_ts,
+    event_key,
+    clean_uid
+  FROM src
+  WHERE
+    NOT cid IS NULL
+), first_events AS (
+  SELECT
+    cid,
+    event_ts AS first_ts,
+    event_key AS first_key
+  FROM device_events
+  WHERE
+    TRUE
+  QUALIFY
+    ROW_NUMBER() OVER (PARTITION BY cid ORDER BY event_ts NULLS FIRST, event_key NULLS FIRST) = 1
+), logins AS (
+  SELECT
+    cid,
+    clean_uid AS uid,
+    event_ts,
+    event_key,
+    LAG(clean_uid) OVER (PARTITION BY cid ORDER BY event_ts NULLS FIRST, event_key NULLS FIRST) AS prev_uid
+  FROM device_events
+  WHERE
+    NOT clean_uid IS NULL
+), starts AS (
+  SELECT
+    cid,
+    uid,
+    event_ts,
+    event_key,
+    ROW_NUMBER() OVER (PARTITION BY cid ORDER BY event_ts NULLS FIRST, event_key NULLS FIRST) AS interval_no
+  FROM logins
+  WHERE
+    prev_uid IS NULL OR prev_uid <> uid
+)
+SELECT
+  s.cid,
+  s.uid,
+  s.interval_no,
+  CASE WHEN s.interval_no = 1 THEN fe.first_ts ELSE s.event_ts END AS valid_from,
+  CASE WHEN s.interval_no = 1 THEN fe.first_key ELSE s.event_key END AS valid_from_key,
+  LEAD(s.event_ts) OVER (PARTITION BY s.cid ORDER BY s.interval_no NULLS FIRST) AS valid_to,
+  LEAD(s.event_key) OVER (PARTITION BY s.cid ORDER BY s.interval_no NULLS FIRST) AS valid_to_key,
+  CASE
+    WHEN COALESCE(f.is_suspicious, FALSE)
+    THEN 'suspicious'
+    WHEN COALESCE(d.is_shared, FALSE)
+    THEN 'shared'
+    ELSE 'active'
+  END AS status
+FROM starts AS s
+JOIN first_events AS fe
+  ON fe.cid = s.cid
+LEFT JOIN identity_flags AS f
+  ON f.uid = s.uid
+LEFT JOIN identity_devices AS d
+  ON d.cid = s.cid

@@ -1,0 +1,27 @@
+CREATE OR REPLACE TABLE `demo-project`.cdp.identity__devices_new AS
+SELECT
+  l.cid,
+  COUNT(*) AS n_uids_seen,
+  COUNTIF(NOT f.is_suspicious) AS n_uids,
+  COUNTIF(NOT f.is_suspicious) > @max_users_per_device AS is_shared,
+  MIN(l.first_seen) AS first_login,
+  MAX(l.last_seen) AS last_login
+FROM (
+  SELECT
+    *
+  FROM `demo-project`.cdp.identity_links
+  WHERE
+    NOT cid IN (
+      SELECT
+        cid
+      FROM `demo-project`.cdp.identity__scope0
+    )
+  UNION ALL
+  SELECT
+    *
+  FROM `demo-project`.cdp.identity__links_new
+) AS l
+JOIN `demo-project`.cdp.identity__flags_new AS f
+  ON f.uid = l.uid
+GROUP BY
+  l.cid

@@ -1,0 +1,27 @@
+CREATE OR REPLACE TABLE identity__devices_new AS
+SELECT
+  l.cid,
+  COUNT(*) AS n_uids_seen,
+  COUNT_IF(NOT f.is_suspicious) AS n_uids,
+  COUNT_IF(NOT f.is_suspicious) > $max_users_per_device AS is_shared,
+  MIN(l.first_seen) AS first_login,
+  MAX(l.last_seen) AS last_login
+FROM (
+  SELECT
+    *
+  FROM identity_links
+  WHERE
+    NOT cid IN (
+      SELECT
+        cid
+      FROM identity__scope0
+    )
+  UNION ALL
+  SELECT
+    *
+  FROM identity__links_new
+) AS l
+JOIN identity__flags_new AS f
+  ON f.uid = l.uid
+GROUP BY
+  l.cid

@@ -1,0 +1,25 @@
+CREATE OR REPLACE TABLE identity__flags_new AS
+SELECT
+  uid,
+  COUNT(*) AS n_cids,
+  COUNT(*) > $max_devices_per_user AS is_suspicious,
+  MIN(first_seen) AS first_seen,
+  MAX(last_seen) AS last_seen,
+  SUM(events) AS events
+FROM (
+  SELECT
+    *
+  FROM identity_links
+  WHERE
+    NOT cid IN (
+      SELECT
+        cid
+      FROM identity__scope0
+    )
+  UNION ALL
+  SELECT
+    *
+  FROM identity__links_new
+) AS l
+GROUP BY
+  uid

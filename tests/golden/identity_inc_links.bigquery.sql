@@ -1,0 +1,32 @@
+CREATE OR REPLACE TABLE `demo-project`.cdp.identity__links_new AS
+WITH src AS (
+  SELECT
+    *,
+    CASE
+      WHEN uid IS NULL
+      OR LOWER(uid) IN UNNEST(@junk_uids)
+      OR REGEXP_CONTAINS(uid, @junk_pattern)
+      THEN NULL
+      ELSE uid
+    END AS clean_uid
+  FROM `demo-project`.cdp.stg_events
+  WHERE
+    cid IN (
+      SELECT
+        cid
+      FROM `demo-project`.cdp.identity__scope0
+    )
+)
+SELECT
+  cid,
+  clean_uid AS uid,
+  MIN(event_ts) AS first_seen,
+  MAX(event_ts) AS last_seen,
+  COUNT(*) AS events,
+  COUNT(DISTINCT session_key) AS sessions
+FROM src
+WHERE
+  NOT cid IS NULL AND NOT clean_uid IS NULL
+GROUP BY
+  cid,
+  clean_uid

@@ -1,0 +1,91 @@
+CREATE OR REPLACE TABLE `demo-project`.cdp.identity__map_new AS
+WITH src AS (
+  SELECT
+    *,
+    CASE
+      WHEN uid IS NULL
+      OR LOWER(uid) IN UNNEST(@junk_uids)
+      OR REGEXP_CONTAINS(uid, @junk_pattern)
+      THEN NULL
+      ELSE uid
+    END AS clean_uid
+  FROM `demo-project`.cdp.stg_events
+  WHERE
+    cid IN (
+      SELECT
+        cid
+      FROM `demo-project`.cdp.identity__scope
+    )
+    OR (
+      cid IS NULL
+      AND (
+        shard_date IN UNNEST(@changed_dates)
+        OR uid IN (
+          SELECT
+            uid
+          FROM `demo-project`.cdp.identity__changed_uids
+        )
+      )
+    )
+), device_events AS (
+  SELECT
+    cid,
+    event_ts,
+    event_key,
+    clean_uid
+  FROM src
+  WHERE
+    NOT cid IS NULL
+), first_events AS (
+  SELECT
+    cid,
+    event_ts AS first_ts,
+    event_key AS first_key
+  FROM device_events
+  WHERE
+    TRUE
+  QUALIFY
+    ROW_NUMBER() OVER (PARTITION BY cid ORDER BY event_ts, event_key) = 1
+), logins AS (
+  SELECT
+    cid,
+    clean_uid AS uid,
+    event_ts,
+    event_key,
+    LAG(clean_uid) OVER (PARTITION BY cid ORDER BY event_ts, event_key) AS prev_uid
+  FROM device_events
+  WHERE
+    NOT clean_uid IS NULL
+), starts AS (
+  SELECT
+    cid,
+    uid,
+    event_ts,
+    event_key,
+    ROW_NUMBER() OVER (PARTITION BY cid ORDER BY event_ts, event_key) AS interval_no
+  FROM logins
+  WHERE
+    prev_uid IS NULL OR prev_uid <> uid
+)
+SELECT
+  s.cid,
+  s.uid,
+  s.interval_no,
+  IF(s.interval_no = 1, fe.first_ts, s.event_ts) AS valid_from,
+  IF(s.interval_no = 1, fe.first_key, s.event_key) AS valid_from_key,
+  LEAD(s.event_ts) OVER (PARTITION BY s.cid ORDER BY s.interval_no) AS valid_to,
+  LEAD(s.event_key) OVER (PARTITION BY s.cid ORDER BY s.interval_no) AS valid_to_key,
+  CASE
+    WHEN COALESCE(f.is_suspicious, FALSE)
+    THEN 'suspicious'
+    WHEN COALESCE(d.is_shared, FALSE)
+    THEN 'shared'
+    ELSE 'active'
+  END AS status
+FROM starts AS s
+JOIN first_events AS fe
+  ON fe.cid = s.cid
+LEFT JOIN `demo-project`.cdp.identity__flags_new AS f
+  ON f.uid = s.uid
+LEFT JOIN `demo-project`.cdp.identity__devices_new AS d
+  ON d.cid = s.cid

@@ -1,0 +1,4 @@
+CREATE OR REPLACE TABLE `demo-project`.cdp.identity__watermark AS
+SELECT
+  MAX(staged_at) AS staged_at
+FROM `demo-project`.cdp.stg_shards

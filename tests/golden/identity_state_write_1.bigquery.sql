@@ -1,0 +1,3 @@
+DELETE FROM `demo-project`.cdp.identity_state
+WHERE
+  TRUE

@@ -1,0 +1,3 @@
+DELETE FROM identity_state
+WHERE
+  TRUE

@@ -1,0 +1,4 @@
+INSERT INTO identity_links
+SELECT
+  *
+FROM identity__links_new

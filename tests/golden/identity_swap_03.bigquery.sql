@@ -1,0 +1,3 @@
+DELETE FROM `demo-project`.cdp.identity_flags
+WHERE
+  TRUE

@@ -1,0 +1,4 @@
+INSERT INTO identity_flags
+SELECT
+  *
+FROM identity__flags_new

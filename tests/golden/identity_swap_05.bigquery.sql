@@ -1,0 +1,3 @@
+DELETE FROM `demo-project`.cdp.identity_devices
+WHERE
+  TRUE

@@ -1,0 +1,3 @@
+DELETE FROM identity_devices
+WHERE
+  TRUE

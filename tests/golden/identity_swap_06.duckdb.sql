@@ -1,0 +1,4 @@
+INSERT INTO identity_devices
+SELECT
+  *
+FROM identity__devices_new

@@ -1,0 +1,4 @@
+INSERT INTO `demo-project`.cdp.stitched_events
+SELECT
+  *
+FROM `demo-project`.cdp.identity__stitched_new

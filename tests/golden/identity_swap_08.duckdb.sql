@@ -1,0 +1,4 @@
+INSERT INTO stitched_events
+SELECT
+  *
+FROM identity__stitched_new

@@ -1,0 +1,4 @@
+INSERT INTO identity_junk
+SELECT
+  *
+FROM identity__junk_new

@@ -1,0 +1,184 @@
+"""Funnels on DuckDB: step counts, medians, breakdowns, drop-off audiences, golden SQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cdp.backends.bigquery import BigQueryBackend
+from cdp.backends.duckdb import DuckDBBackend
+from cdp.funnels import FunnelSpec, run_funnels
+from cdp.funnels.compile import entries_select, stats_select
+from cdp.funnels.reference import entries as reference_entries
+from cdp.funnels.run import entries_table
+from cdp.segments.loader import load_specs
+from cdp.specs import validate
+from tests.golden import assert_golden
+from tests.segment_strategies import AS_OF, AS_OF_US, DAY_US, events_table, load, profile_row
+
+SPECS = load_specs(
+    Path(__file__).parent.parent / "fixtures" / "specs", {"tab_name": "string", "model": "string"}
+)
+CEJ = SPECS.funnel("cej_test_drive")
+MIN_US = 60_000_000
+
+
+def journey(uid: str | None, steps: int, *, start: int, device: str = "desktop", gap_min: int = 2,
+            cid: str | None = None) -> list[dict[str, Any]]:  # fmt: skip
+    """A visitor going through the first `steps` CEJ steps, `gap_min` minutes apart."""
+    names: list[dict[str, Any]] = [
+        {"event_name": "session_start"},
+        {"event_name": "page_view", "page_path": "/models/ev9"},
+        {"event_name": "test_drive_click", "model": "ev9"},
+        {"event_name": "form_start", "page_path": "/test-drive/form"},
+        {"event_name": "test_drive_submit", "model": "ev9"},
+    ]
+    return [
+        dict(stitched_uid=uid, cid=cid or f"c-{uid}", device_category=device,
+             event_timestamp=start + k * gap_min * MIN_US, **names[k])
+        for k in range(steps)
+    ]  # fmt: skip
+
+
+def test_cej_funnel_counts_medians_and_breakdown(duck: DuckDBBackend) -> None:
+    start = AS_OF_US - 2 * DAY_US
+    events = [
+        *journey("a", 5, start=start, gap_min=2),
+        *journey("b", 3, start=start, gap_min=4, device="mobile"),
+        *journey("c", 2, start=start, device="mobile"),
+        *journey(None, 4, start=start, cid="anon1"),  # unidentified visitors count in the report
+        *journey("d", 1, start=start - 40 * DAY_US),  # outside the 28-day period
+    ]
+    load(duck, events, [profile_row(u) for u in "abcd"])
+    [report] = run_funnels(duck, [CEJ], AS_OF)
+    totals = [(r.step_name, r.reached, r.converted, r.dropped) for r in report.totals]
+    assert totals == [
+        ("visit", 4, 4, 0),
+        ("model_page", 4, 3, 1),
+        ("test_drive_click", 3, 2, 1),
+        ("form", 2, 1, 1),
+        ("submit", 1, 0, 1),
+    ]
+    # Gaps visit->model_page: a 2m, b 4m, c 2m, anon 2m -> median 120s.
+    assert report.totals[0].median_seconds_to_next == 120.0
+    mobile = {r.step_name: r.reached for r in report.select(breakdown="mobile")}
+    assert mobile == {"visit": 2, "model_page": 2, "test_drive_click": 1, "form": 0, "submit": 0}
+    day = report.select(day=events_table(events[:1]).column("event_date")[0].as_py())
+    assert [r.reached for r in day] == [4, 4, 3, 2, 1]
+    assert "cej_test_drive" in report.table() and "test_drive_click" in report.table()
+    stored = duck.scalar("SELECT COUNT(*) FROM funnel_stats WHERE funnel = 'cej_test_drive'")
+    assert stored == len(report.rows)
+
+
+def test_window_and_order(duck: DuckDBBackend) -> None:
+    spec = validate(FunnelSpec, {"name": "f", "window": "1h", "breakdown": [], "steps": [
+        {"name": "one", "event": "session_start"}, {"name": "two", "event": "test_drive_click"}]})  # fmt: skip
+    start = AS_OF_US - DAY_US
+    events = [
+        dict(stitched_uid="late", event_name="session_start", event_timestamp=start),
+        dict(
+            stitched_uid="late", event_name="test_drive_click", event_timestamp=start + 61 * MIN_US
+        ),
+        dict(stitched_uid="before", event_name="test_drive_click", event_timestamp=start - MIN_US),
+        dict(stitched_uid="before", event_name="session_start", event_timestamp=start),
+        dict(stitched_uid="ok", event_name="session_start", event_timestamp=start),
+        dict(stitched_uid="ok", event_name="test_drive_click", event_timestamp=start + 60 * MIN_US),
+    ]
+    load(duck, events, [])
+    [report] = run_funnels(duck, [spec], AS_OF)
+    assert [(r.reached, r.converted) for r in report.totals] == [(3, 1), (1, 0)]
+
+
+def test_dropoff_audiences(duck: DuckDBBackend) -> None:
+    start = AS_OF_US - 2 * DAY_US
+    events = [
+        *journey("a", 5, start=start),
+        *journey("b", 3, start=start),  # stopped after the test-drive click
+        *journey(
+            "b2", 3, start=AS_OF_US - 10 * MIN_US
+        ),  # still in progress (< 1h ago): not dropped yet
+        *journey("c", 2, start=start),  # stopped at the model page
+        *journey("c", 5, start=start + DAY_US),  # ... but converted the next day
+        *journey("d", 4, start=start),  # stopped at the form
+        *journey(None, 3, start=start, cid="anon"),  # not identified: never in an audience
+    ]
+    load(duck, events, [profile_row(u) for u in ("a", "b", "b2", "c", "d")])
+    [report] = run_funnels(duck, [CEJ], AS_OF)
+    sizes = {r.name: r.members for r in report.dropoffs}
+    assert sizes == {
+        "cej_test_drive__dropped_model_page": 0,
+        "cej_test_drive__dropped_test_drive_click": 1,
+        "cej_test_drive__dropped_form": 1,
+    }
+    rows = duck.query(
+        "SELECT audience, uid, reason FROM audience_members ORDER BY audience"
+    ).to_pylist()
+    assert [(r["audience"], r["uid"]) for r in rows] == [
+        ("cej_test_drive__dropped_form", "d"),
+        ("cej_test_drive__dropped_test_drive_click", "b"),
+    ]
+    # b completes later: the next run moves b out, with a change record.
+    load(
+        duck,
+        [*events, *journey("b", 5, start=AS_OF_US - 5 * 60 * MIN_US)],
+        [profile_row(u) for u in "abcd"],
+    )
+    [again] = run_funnels(duck, [CEJ], AS_OF)
+    assert {r.name: (r.members, r.exited) for r in again.dropoffs}[
+        "cej_test_drive__dropped_test_drive_click"
+    ] == (0, 1)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["u1", "u2", "u3"]),
+            st.sampled_from(
+                [
+                    "session_start",
+                    "page_view",
+                    "test_drive_click",
+                    "form_start",
+                    "test_drive_submit",
+                ]
+            ),
+            st.integers(0, 30 * 24 * 60),
+        ),
+        max_size=30,
+    )
+)
+def test_entries_equal_reference(stream: list[tuple[str, str, int]]) -> None:
+    events = [
+        dict(stitched_uid=u, event_name=n, page_path="/models/ev9" if n == "page_view" else None,
+             event_timestamp=AS_OF_US - m * MIN_US, event_key=f"e{i}")
+        for i, (u, n, m) in enumerate(stream)
+    ]  # fmt: skip
+    backend = DuckDBBackend(":memory:")
+    try:
+        load(backend, events, [])
+        table = events_table(events)
+        rows = table.to_pylist()
+        backend.execute(
+            f"CREATE TABLE {entries_table(CEJ)} AS {backend.render(entries_select(CEJ))}",
+            {"as_of_us": AS_OF_US},
+        )
+        got = {
+            (r["person"], r["day"]): [r[f"t{k}"] for k in range(1, 6)]
+            for r in backend.query(f"SELECT * FROM {entries_table(CEJ)}").to_pylist()
+        }
+        assert got == reference_entries(CEJ, rows, AS_OF_US)
+    finally:
+        backend.close()
+
+
+def test_golden_sql(duck: DuckDBBackend, bq_renderer: BigQueryBackend) -> None:
+    entries = entries_select(CEJ)
+    assert_golden("funnel_cej_test_drive_entries", "bigquery", bq_renderer.render(entries))
+    assert_golden("funnel_cej_test_drive_entries", "duckdb", duck.render(entries))
+    stats = stats_select(CEJ, entries_table(CEJ), ["day", "device_category"])
+    assert_golden("funnel_cej_test_drive_stats", "bigquery", bq_renderer.render(stats))
+    assert_golden("funnel_cej_test_drive_stats", "duckdb", duck.render(stats))

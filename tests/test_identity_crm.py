@@ -1,0 +1,114 @@
+"""CRM loading, profiles and identity metrics."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from cdp.backends.duckdb import DuckDBBackend
+from cdp.config import CrmSettings, IdentitySettings
+from cdp.errors import ConfigError, InputError
+from cdp.identity import build_identity, build_profiles, identity_stats, load_crm
+from tests.identity_strategies import T0, make_event, stg_table
+
+ROWS = [
+    make_event("a", T0, "C1", None),
+    make_event("b", T0 + timedelta(hours=1), "C1", "alice"),
+    make_event("c", T0 + timedelta(hours=2), "C2", "bob"),
+    make_event("d", T0 + timedelta(days=1), "C3", None),
+    make_event("e", T0 + timedelta(days=1), "C3", "undefined"),
+    make_event("f", T0 + timedelta(days=1), None, "carol"),
+]
+
+
+@pytest.fixture
+def identity(duck: DuckDBBackend) -> DuckDBBackend:
+    duck.load_arrow("stg_events", stg_table(ROWS), mode="replace")
+    build_identity(duck, IdentitySettings())
+    return duck
+
+
+def test_profiles_from_csv(identity: DuckDBBackend, tmp_path: Path) -> None:
+    (tmp_path / "crm.csv").write_text(
+        "Id,MemberId,Mail,OptOut,Tier,Kind,segment\n"
+        "003A,alice,a@example.com,no,gold,Lead,vip\n"
+        "003B,alice,a2@example.com,yes,gold,Contact,vip\n"
+        "003C,00123,z@example.com,false,silver,Contact,std\n"
+    )
+    crm = CrmSettings(file="crm.csv", record_id="Id", uid="MemberId", email="Mail", opted_out="OptOut",
+                      customer_type="Tier", record_type="Kind", attributes=["segment"])  # fmt: skip
+    assert load_crm(identity, crm, tmp_path) == 3
+    assert (
+        identity.scalar("SELECT uid FROM crm_customers WHERE record_id = '003C'") == "00123"
+    )  # ids stay text
+    report = build_profiles(identity, crm)
+    assert (report.profiles, report.matched, report.unmatched, report.unmatched_sample) == (
+        2,
+        1,
+        1,
+        ["bob"],
+    )
+    alice = identity.query("SELECT * FROM profiles WHERE uid = 'alice'").to_pylist()[0]
+    # The Contact wins over the Lead; any opted-out record suppresses the person.
+    assert (alice["crm_record_id"], alice["record_type"], alice["opted_out"]) == (
+        "003B",
+        "Contact",
+        True,
+    )
+    assert (alice["segment"], alice["device_count"], alice["events"], alice["crm_records"]) == (
+        "vip",
+        1,
+        2,
+        2,
+    )
+    assert alice["first_seen"] == T0  # includes the backfilled anonymous event
+
+
+def test_profiles_without_crm_table_and_from_parquet_or_table(
+    identity: DuckDBBackend, tmp_path: Path
+) -> None:
+    report = build_profiles(identity, CrmSettings(attributes=["segment"]))
+    assert report.crm_table_missing and report.matched == 0 and report.profiles == 2
+    pq.write_table(pa.table({"record_id": ["1"], "uid": ["bob"], "email": ["b@x"], "opted_out": [False],
+                             "customer_type": ["x"]}), tmp_path / "crm.parquet")  # fmt: skip
+    assert load_crm(identity, CrmSettings(file="crm.parquet"), tmp_path) == 1
+    assert build_profiles(identity, CrmSettings()).matched == 1
+    identity.execute("CREATE TABLE crm_src AS SELECT 7 AS id, 'alice' AS member, TRUE AS optout")
+    crm = CrmSettings(source="table", table="crm_src", record_id="id", uid="member", opted_out="optout",
+                      email="member", customer_type="member")  # fmt: skip
+    assert load_crm(identity, crm) == 1
+    assert identity.scalar("SELECT record_id FROM crm_customers") == "7"
+
+
+def test_crm_config_errors(identity: DuckDBBackend, tmp_path: Path) -> None:
+    (tmp_path / "crm.csv").write_text("id,uid\n1,alice\n")
+    with pytest.raises(ConfigError, match=r"crm\.record_id"):
+        load_crm(identity, CrmSettings(file="crm.csv"), tmp_path)
+    with pytest.raises(InputError):
+        load_crm(identity, CrmSettings(file="missing.csv"), tmp_path)
+    with pytest.raises(ConfigError):
+        load_crm(identity, CrmSettings(source="table"))
+    with pytest.raises(InputError, match="CRM pull"):
+        load_crm(identity, CrmSettings(source="salesforce"))
+
+
+def test_identity_stats(identity: DuckDBBackend) -> None:
+    build_profiles(identity)
+    stats = identity_stats(identity)
+    assert (stats.events, stats.identified_events, stats.consent_denied_events) == (6, 3, 1)
+    assert (stats.cids, stats.identified_cids) == (3, 2)
+    assert (stats.junk_uid_events, stats.junk_uid_values, stats.profiles, stats.crm_matched) == (
+        1,
+        1,
+        2,
+        0,
+    )
+    assert stats.crm_match_rate == 0.0
+    assert [d["events"] for d in stats.daily] == [3, 3]
+    assert stats.daily[1]["junk_uid_events"] == 1
+    assert stats.as_table().num_rows == 2
+    assert dict(stats.rows())["events identified"] == "3 / 6 (50.0%)"

@@ -1,0 +1,124 @@
+"""Spec loading: shipped examples load; invalid specs fail with one clear line each."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cdp.errors import ConfigError
+from cdp.segments.loader import load_specs
+
+SHIPPED = Path(__file__).parent.parent / "fixtures" / "specs"
+DEMO_COLUMNS = {"tab_name": "string", "model": "string"}
+
+
+def test_shipped_specs_load() -> None:
+    specs = load_specs(SHIPPED, DEMO_COLUMNS)
+    assert [a.name for a in specs.audiences] == ["ev9_interest", "yeouido_showroom"]
+    assert [t.name for t in specs.triggers] == ["test_drive_abandon"]
+    assert [f.name for f in specs.funnels] == ["cej_test_drive"]
+    assert specs.trigger_settings is not None and specs.trigger_settings.daily_cap == 3
+    assert specs.trigger("test_drive_abandon").wait.micros == 30 * 60 * 1_000_000
+
+
+def test_shipped_specs_need_the_demo_columns() -> None:
+    with pytest.raises(ConfigError, match=r"unknown column 'tab_name'"):
+        load_specs(SHIPPED)
+
+
+AUDIENCE = "kind: audience\nname: a\ncondition:\n  events:\n    event: page_view\n"
+TRIGGER = "kind: trigger\nname: t\nstart: {event: test_drive_click}\ncompletion: [{event: test_drive_submit}]\n"
+
+INVALID = {
+    "unknown_field": (
+        AUDIENCE + "    windw: {last: 14d}\n",
+        "condition.events.windw: unknown field",
+    ),
+    "bad_regex": (
+        AUDIENCE + "    where: [{param: page_path, regex: '(ev9'}]\n",
+        "condition.events.where.0.regex: Value error, bad regex '(ev9'",
+    ),
+    "negative_window": (
+        AUDIENCE + "    window: {last: {days: -14}}\n",
+        "condition.events.window.last.days: Input should be greater than or equal to 0 (got -14)",
+    ),
+    "negative_window_shorthand": (
+        AUDIENCE + "    window: {last: -14d}\n",
+        "condition.events.window.last: Value error, expected a positive duration like 30m, 6h or 14d (got '-14d')",
+    ),
+    "unknown_param_type": (
+        AUDIENCE + "    where: [{param: page_path, type: text, equals: /}]\n",
+        "condition.events.where.0.type: Input should be 'string', 'int', 'double' or 'bool' (got 'text')",
+    ),
+    "wrong_param_type": (
+        AUDIENCE + "    where: [{param: page_path, type: int, equals: 3}]\n",
+        "condition.events.where.0.param: column 'page_path' is string, not int",
+    ),
+    "unknown_column": (
+        AUDIENCE + "    where: [{param: tab_nam, equals: exterior}]\n",
+        "condition.events.where.0.param: unknown column 'tab_nam'; expected one of:",
+    ),
+    "unknown_crm_column": (
+        "kind: audience\nname: a\ncondition: {crm: {param: loyalty, equals: gold}}\n",
+        "condition.crm.param: unknown column 'loyalty'; expected one of:",
+    ),
+    "trigger_start_is_completion": (
+        "kind: trigger\nname: t\nstart: {event: test_drive_click, where: [{param: model, equals: ev9}]}\n"
+        "completion: [{event: test_drive_click, where: [{param: model, equals: ev9}]}]\nwait: 30m\n",
+        "completion: Value error, completion 0 is the same event as start",
+    ),
+    "trigger_negative_wait": (
+        TRIGGER + "wait: {minutes: -30}\n",
+        "wait.minutes: Input should be greater than or equal to 0",
+    ),
+    "unknown_kind": (
+        "kind: segment\nname: a\n",
+        "kind: expected kind to be one of audience, trigger, funnel",
+    ),
+    "two_leaf_kinds": (
+        "kind: audience\nname: a\ncondition: {events: {event: x}, crm: {param: customer_type, equals: a}}\n",
+        "condition: Value error, give exactly one of: all, any, not, events, last_event, crm, user_property",
+    ),
+    "string_column_number_value": (
+        AUDIENCE + "    where: [{param: model, equals: 9}]\n",
+        "condition.events.where.0.param: column 'model' is a string: quote the value(s)",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(INVALID))
+def test_invalid_spec_is_one_clear_line(tmp_path: Path, case: str) -> None:
+    text, expected = INVALID[case]
+    (tmp_path / "spec.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_specs(tmp_path, DEMO_COLUMNS)
+    message = str(info.value)
+    assert "\n" not in message
+    assert message.startswith(f"{tmp_path / 'spec.yaml'}: "), message
+    assert expected in message, message
+
+
+def test_list_file_names_the_item(tmp_path: Path) -> None:
+    (tmp_path / "many.yaml").write_text(
+        "- kind: audience\n  name: a\n  condition: {events: {event: x}}\n"
+        "- kind: audience\n  name: b\n  condition: {events: {event: x, count: {gte: -1}}}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(
+        ConfigError, match=r"many.yaml: 1.condition.events.count.gte: Input should be greater"
+    ):
+        load_specs(tmp_path)
+
+
+def test_duplicate_names_rejected(tmp_path: Path) -> None:
+    for name in ("one.yaml", "two.yaml"):
+        (tmp_path / name).write_text(AUDIENCE, encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"two.yaml: name: audience 'a' is already defined in"):
+        load_specs(tmp_path)
+
+
+def test_non_spec_yaml_is_skipped(tmp_path: Path) -> None:
+    (tmp_path / "destinations.yaml").write_text("destinations: []\n", encoding="utf-8")
+    (tmp_path / "a.yaml").write_text(AUDIENCE, encoding="utf-8")
+    assert [a.name for a in load_specs(tmp_path).audiences] == ["a"]
