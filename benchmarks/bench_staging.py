@@ -42,7 +42,11 @@ def generate(path: str, events: int) -> dict[str, Any]:
     export = generate(GeneratorConfig(users=users, days=days, intraday_days=0))
     with DuckDBBackend(path) as backend:
         write_export(export, backend)
-    return {"users": users, "days": days, "export_rows": sum(t.num_rows for t in export.tables.values())}
+    return {
+        "users": users,
+        "days": days,
+        "export_rows": sum(t.num_rows for t in export.tables.values()),
+    }
 
 
 def stage_all(path: str) -> dict[str, Any]:

@@ -29,7 +29,9 @@ console = Console()
 err_console = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
-ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="cdp.yaml (default: ./cdp.yaml)")]
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", "-c", help="cdp.yaml (default: ./cdp.yaml)")
+]
 
 
 def clean_errors(fn: F) -> F:
@@ -40,7 +42,7 @@ def clean_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except CdpError as err:
-            err_console.print(f"[red]error:[/red] {err}", highlight=False)
+            err_console.print(f"[red]error:[/red] {err}", highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
@@ -75,15 +77,22 @@ def _fmt(value: Any) -> str:
 
 @app.callback()
 def main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
 
 
 @app.command()
 @clean_errors
 def load(
-    paths: Annotated[list[Path], typer.Argument(help="extract files or folders (events_YYYYMMDD.json, ...)")],
+    paths: Annotated[
+        list[Path], typer.Argument(help="extract files or folders (events_YYYYMMDD.json, ...)")
+    ],
     config: ConfigOption = None,
-    skip_bad: Annotated[bool, typer.Option(help="log and skip malformed tables instead of stopping")] = False,
+    skip_bad: Annotated[
+        bool, typer.Option(help="log and skip malformed tables instead of stopping")
+    ] = False,
 ) -> None:
     """Load GA4 export extracts (NDJSON or Parquet, as BigQuery extracts them) into DuckDB."""
     from cdp.backends.duckdb import DuckDBBackend
@@ -106,7 +115,9 @@ def stage(
     full_refresh: Annotated[bool, typer.Option(help="rebuild stg_events from every shard")] = False,
     start: Annotated[str | None, typer.Option(help="first shard date, YYYY-MM-DD")] = None,
     end: Annotated[str | None, typer.Option(help="last shard date, YYYY-MM-DD")] = None,
-    dry_run: Annotated[bool, typer.Option(help="print the plan (and bytes on BigQuery), stage nothing")] = False,
+    dry_run: Annotated[
+        bool, typer.Option(help="print the plan (and bytes on BigQuery), stage nothing")
+    ] = False,
 ) -> None:
     """Stage the GA4 export into stg_events (incremental: watermark minus lookback)."""
     from cdp.config import load_settings, open_backend
@@ -122,10 +133,14 @@ def stage(
                                        lookback_days=settings.staging.lookback_days, start=first, end=last)  # fmt: skip
             console.print(f"would read daily {list(plan.daily)} and intraday {list(plan.intraday)}")
             if not plan.empty and backend.reports_bytes_scanned:
-                scanned = backend.dry_run_bytes(staging.stage_select(backend, plan, settings.staging))
+                scanned = backend.dry_run_bytes(
+                    staging.stage_select(backend, plan, settings.staging)
+                )
                 console.print(f"bytes processed: {scanned:,}")
             return
-        report = staging.stage(backend, settings.staging, start=first, end=last, full_refresh=full_refresh)
+        report = staging.stage(
+            backend, settings.staging, start=first, end=last, full_refresh=full_refresh
+        )
     console.print(
         f"staged {report.rows_staged:,} events from {len(report.plan.daily)} daily and "
         f"{len(report.plan.intraday)} intraday shards ({report.duplicates_removed:,} duplicates removed)"
@@ -139,6 +154,38 @@ def _date(value: str | None, name: str) -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         raise CdpError(f"--{name}: expected a date like 2024-05-01, got {value!r}") from None
+
+
+@app.command()
+@clean_errors
+def demo(
+    db: Annotated[str, typer.Option(help="DuckDB file for the demo")] = ".cdp/demo.duckdb",
+    users: int = 2000,
+    days: int = 7,
+    seed: int = 7,
+) -> None:
+    """Synthetic GA4 export -> staging -> identity -> audiences/triggers/funnels -> Salesforce emulator."""
+    prefect_env()
+    from flows.demo import demo_flow
+
+    Path(db).unlink(missing_ok=True)
+    summary = demo_flow(db_path=db, users=users, days=days, seed=seed)
+    staged = summary["staging"]
+    console.print(f"[bold]generated[/bold] {summary['generated_events']:,} export rows")
+    print_table("stg_events", [staged])
+    print_table(
+        "identity", [{"metric": k, "value": v} for k, v in summary["identity"]["stats"].items()]
+    )
+    for line in summary["segments"]["audiences"]:  # one line per audience
+        console.print(line, highlight=False)
+    console.print(summary["segments"]["triggers"], highlight=False)
+    for table in summary["segments"]["funnels"]:
+        console.print(table, highlight=False)
+    print_table("delivered to Salesforce", [
+        {"destination": d["destination"], **{k: d.get(k) for k in ("adds", "updates", "removes", "sent", "removed", "failed")}}
+        for d in summary["delivery"].get("destinations", [])
+    ])  # fmt: skip
+    print_table("emulator now holds", [summary["salesforce"]])
 
 
 @sandbox_app.command("salesforce")

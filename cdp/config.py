@@ -74,7 +74,17 @@ class IdentitySettings(StrictModel):
     attribute_shared_devices: bool = False
     include_consent_denied: bool = False
     junk_uids: list[str] = Field(
-        default_factory=lambda: ["", "null", "none", "undefined", "0", "-1", "anonymous", "guest", "nan"]
+        default_factory=lambda: [
+            "",
+            "null",
+            "none",
+            "undefined",
+            "0",
+            "-1",
+            "anonymous",
+            "guest",
+            "nan",
+        ]
     )
     junk_patterns: list[str] = Field(default_factory=lambda: [r"^\s*$", r"^0+$", r"^(test|dummy)"])
     #: Whether a suspicious UID keeps its own logged-in events (anonymous ones are never stitched to it).
@@ -114,7 +124,9 @@ class CrmSettings(StrictModel):
         # Attributes become profile columns, so they must be plain column names.
         for name in value:
             if not _IDENT.match(name) or "-" in name:
-                raise ValueError(f"attribute {name!r} must be a column name (letters, digits, underscores)")
+                raise ValueError(
+                    f"attribute {name!r} must be a column name (letters, digits, underscores)"
+                )
         return value
 
 
@@ -132,14 +144,22 @@ class Settings(StrictModel):
 
 def load_settings(path: Path | str | None = None) -> Settings:
     """Settings from `path`, else $CDP_CONFIG, else ./cdp.yaml if present, else defaults."""
-    chosen = Path(path) if path else Path(os.environ["CDP_CONFIG"]) if os.environ.get("CDP_CONFIG") else None
+    chosen = (
+        Path(path)
+        if path
+        else Path(os.environ["CDP_CONFIG"])
+        if os.environ.get("CDP_CONFIG")
+        else None
+    )
     if chosen is None and DEFAULT_CONFIG.exists():
         chosen = DEFAULT_CONFIG
     settings = load_yaml_model(Settings, chosen) if chosen else Settings()
     if settings.backend == "bigquery" and settings.bigquery is None:
         from cdp.errors import ConfigError
 
-        raise ConfigError("backend is bigquery but no bigquery section is set", path=chosen, field="bigquery")
+        raise ConfigError(
+            "backend is bigquery but no bigquery section is set", path=chosen, field="bigquery"
+        )
     return settings
 
 
@@ -151,4 +171,6 @@ def open_backend(settings: Settings) -> Backend:
         return BigQueryBackend.from_settings(settings.bigquery)
     from cdp.backends.duckdb import DuckDBBackend
 
-    return DuckDBBackend(settings.duckdb.path, settings.duckdb.export_schema, settings.duckdb.threads)
+    return DuckDBBackend(
+        settings.duckdb.path, settings.duckdb.export_schema, settings.duckdb.threads
+    )

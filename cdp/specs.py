@@ -27,7 +27,9 @@ def read_yaml(path: Path) -> Any:
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else None
-        raise ConfigError(f"not valid YAML: {getattr(err, 'problem', err)}", path=path, field=where) from err
+        raise ConfigError(
+            f"not valid YAML: {getattr(err, 'problem', err)}", path=path, field=where
+        ) from err
 
 
 def validate(model: type[M], data: Any, *, path: Path | str | None = None) -> M:
@@ -40,7 +42,11 @@ def validate(model: type[M], data: Any, *, path: Path | str | None = None) -> M:
         message = first["msg"]
         if first["type"] == "extra_forbidden":
             message = "unknown field"
-        elif "input" in first and first["type"] not in ("missing",) and not isinstance(first["input"], dict | list):
+        elif (
+            "input" in first
+            and first["type"] not in ("missing",)
+            and not isinstance(first["input"], dict | list)
+        ):
             message = f"{message} (got {first['input']!r})"
         more = f" [+{err.error_count() - 1} more]" if err.error_count() > 1 else ""
         raise ConfigError(message + more, path=path, field=field) from err

@@ -9,8 +9,8 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
-from cdp.backends.bigquery import BigQueryBackend  # noqa: E402
-from cdp.backends.duckdb import DuckDBBackend  # noqa: E402
+from cdp.backends.bigquery import BigQueryBackend
+from cdp.backends.duckdb import DuckDBBackend
 
 
 @pytest.fixture
@@ -23,7 +23,9 @@ def duck() -> Iterator[DuckDBBackend]:
 @pytest.fixture
 def bq_renderer() -> BigQueryBackend:
     """A BigQuery backend used only to render SQL (no client is created until a job runs)."""
-    return BigQueryBackend(project="demo-project", export_dataset="analytics_123456789", product_dataset="cdp")
+    return BigQueryBackend(
+        project="demo-project", export_dataset="analytics_123456789", product_dataset="cdp"
+    )
 
 
 @pytest.fixture(scope="session")

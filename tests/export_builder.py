@@ -20,7 +20,10 @@ def event(day: str, cid: str | None, name: str, second: int, *, uid: str | None 
           page: str = "/models/ev9", params: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
     event_params: list[dict[str, Any]] = [
         {"key": "ga_session_id", "value": {"int_value": micros(day) // 1_000_000}},
-        {"key": "page_location", "value": {"string_value": f"https://www.example-motors.co.kr{page}?utm=x"}},
+        {
+            "key": "page_location",
+            "value": {"string_value": f"https://www.example-motors.co.kr{page}?utm=x"},
+        },
         {"key": "engagement_time_msec", "value": {"int_value": 100 + second}},
     ]
     for key, value in (params or {}).items():
@@ -37,4 +40,6 @@ def event(day: str, cid: str | None, name: str, second: int, *, uid: str | None 
 
 
 def write_shard(backend: Backend, name: str, rows: list[dict[str, Any]]) -> None:
-    backend.load_arrow(f"ga4.{name}", pa.Table.from_pylist(rows, schema=EVENTS_SCHEMA), mode="replace")
+    backend.load_arrow(
+        f"ga4.{name}", pa.Table.from_pylist(rows, schema=EVENTS_SCHEMA), mode="replace"
+    )

@@ -49,14 +49,18 @@ class FakeBigQuery(BaseAdapter):
             })  # fmt: skip
         if request.method == "GET" and "/jobs/" in path:
             job_id = path.rsplit("/", 1)[-1]
-            body = next((j for j in self.jobs if j.get("jobReference", {}).get("jobId") == job_id), {})
+            body = next(
+                (j for j in self.jobs if j.get("jobReference", {}).get("jobId") == job_id), {}
+            )
             return self._respond(request, 200, self._job(body, job_id))
         if request.method == "GET" and path.endswith("/tables"):
             return self._respond(request, 200, {"tables": [
                 {"tableReference": {"projectId": "demo-project", "datasetId": "analytics_123456789", "tableId": t}}
                 for t in ("events_20240101", "events_20240102", "events_intraday_20240103", "pseudonymous_users_20240101")
             ]})  # fmt: skip
-        return self._respond(request, 404, {"error": {"code": 404, "message": f"Not found: {path}"}})
+        return self._respond(
+            request, 404, {"error": {"code": 404, "message": f"Not found: {path}"}}
+        )
 
     def _job(self, body: dict[str, Any], job_id: str) -> dict[str, Any]:
         return {
@@ -68,7 +72,9 @@ class FakeBigQuery(BaseAdapter):
                            "query": {"totalBytesProcessed": str(self.bytes_processed)}},
         }  # fmt: skip
 
-    def _respond(self, request: requests.PreparedRequest, status: int, payload: dict[str, Any]) -> requests.Response:
+    def _respond(
+        self, request: requests.PreparedRequest, status: int, payload: dict[str, Any]
+    ) -> requests.Response:
         response = requests.Response()
         response.status_code = status
         response._content = json.dumps(payload).encode()
@@ -88,4 +94,6 @@ def fake_client(adapter: FakeBigQuery) -> Any:
 
     session = AuthorizedSession(AnonymousCredentials())
     session.mount("https://", adapter)
-    return bigquery.Client(project="demo-project", credentials=AnonymousCredentials(), _http=session, location="US")
+    return bigquery.Client(
+        project="demo-project", credentials=AnonymousCredentials(), _http=session, location="US"
+    )

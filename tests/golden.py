@@ -17,7 +17,9 @@ GOLDEN_DIR = Path(__file__).parent / "golden"
 
 def pretty(sql: str, dialect: str) -> str:
     statements = sqlglot.parse(sql, read=dialect)
-    return ";\n".join(s.sql(dialect=dialect, pretty=True) for s in statements if s is not None) + "\n"
+    return (
+        ";\n".join(s.sql(dialect=dialect, pretty=True) for s in statements if s is not None) + "\n"
+    )
 
 
 def assert_golden(name: str, dialect: str, sql: str) -> None:
@@ -28,7 +30,11 @@ def assert_golden(name: str, dialect: str, sql: str) -> None:
     path = GOLDEN_DIR / f"{name}.{dialect}.sql"
     if os.environ.get("UPDATE_GOLDEN") or not path.exists():
         if os.environ.get("CI") and not path.exists():
-            raise AssertionError(f"missing golden file {path}; run tests with UPDATE_GOLDEN=1 and review")
+            raise AssertionError(
+                f"missing golden file {path}; run tests with UPDATE_GOLDEN=1 and review"
+            )
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
-    assert text == path.read_text(encoding="utf-8"), f"rendered SQL differs from {path} (UPDATE_GOLDEN=1 to accept)"
+    assert text == path.read_text(encoding="utf-8"), (
+        f"rendered SQL differs from {path} (UPDATE_GOLDEN=1 to accept)"
+    )

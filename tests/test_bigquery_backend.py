@@ -15,7 +15,9 @@ def backend(adapter: FakeBigQuery, max_bytes: int = 10 * 1024**3) -> BigQueryBac
 
 
 def test_query_sends_parameters_and_byte_cap() -> None:
-    fake = FakeBigQuery(rows=[{"n": "3"}], schema=[{"name": "n", "type": "INTEGER", "mode": "NULLABLE"}])
+    fake = FakeBigQuery(
+        rows=[{"n": "3"}], schema=[{"name": "n", "type": "INTEGER", "mode": "NULLABLE"}]
+    )
     result = backend(fake, max_bytes=5_000_000).query(
         "SELECT COUNT(*) AS n FROM stg_events WHERE event_name = @name AND shard_date IN UNNEST(@dates) "
         "AND engagement_time_msec > @ms",
@@ -32,13 +34,18 @@ def test_query_sends_parameters_and_byte_cap() -> None:
     assert params["name"]["parameterType"]["type"] == "STRING"
     assert params["name"]["parameterValue"]["value"] == "page_view"
     assert params["dates"]["parameterType"] == {"type": "ARRAY", "arrayType": {"type": "STRING"}}
-    assert [v["value"] for v in params["dates"]["parameterValue"]["arrayValues"]] == ["20240101", "20240102"]
+    assert [v["value"] for v in params["dates"]["parameterValue"]["arrayValues"]] == [
+        "20240101",
+        "20240102",
+    ]
     assert params["ms"]["parameterType"]["type"] == "INT64"
 
 
 def test_dry_run_reports_bytes_without_running() -> None:
     fake = FakeBigQuery(bytes_processed=987_654_321)
-    scanned = backend(fake).dry_run_bytes("SELECT cid FROM stg_events WHERE event_date >= @d", {"d": "2024-01-01"})
+    scanned = backend(fake).dry_run_bytes(
+        "SELECT cid FROM stg_events WHERE event_date >= @d", {"d": "2024-01-01"}
+    )
     assert scanned == 987_654_321
     [job] = fake.jobs
     assert job["configuration"]["dryRun"] is True
@@ -50,12 +57,17 @@ def test_dry_run_reports_bytes_without_running() -> None:
 def test_atomic_runs_one_transaction_script() -> None:
     fake = FakeBigQuery()
     backend(fake).atomic(
-        ["DELETE FROM stg_events WHERE shard_date IN UNNEST(@dates)", "INSERT INTO stg_events SELECT * FROM x"],
+        [
+            "DELETE FROM stg_events WHERE shard_date IN UNNEST(@dates)",
+            "INSERT INTO stg_events SELECT * FROM x",
+        ],
         {"dates": ["20240101"]},
     )
     [job] = fake.jobs
     script = job["configuration"]["query"]["query"]
-    assert script.startswith("BEGIN TRANSACTION;") and script.rstrip().endswith("COMMIT TRANSACTION;")
+    assert script.startswith("BEGIN TRANSACTION;") and script.rstrip().endswith(
+        "COMMIT TRANSACTION;"
+    )
     assert script.count("`demo-project`.cdp.stg_events") == 2
 
 

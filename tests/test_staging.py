@@ -34,7 +34,12 @@ def test_flattens_params_and_paths(duck: DuckDBBackend) -> None:
     row = duck.query("SELECT * FROM stg_events").to_pylist()[0]
     assert row["page_path"] == "/models/ev9"
     assert row["page_location"].endswith("/models/ev9?utm=x")
-    assert (row["tab_name"], row["model"], row["uid"], row["cid"]) == ("exterior", "ev9", "u1", "c1")
+    assert (row["tab_name"], row["model"], row["uid"], row["cid"]) == (
+        "exterior",
+        "ev9",
+        "u1",
+        "c1",
+    )
     assert row["session_key"] == f"c1.{row['ga_session_id']}"
     assert row["engagement_time_msec"] == 105
     assert row["event_date"] == date(2024, 1, 1)
@@ -43,7 +48,9 @@ def test_flattens_params_and_paths(duck: DuckDBBackend) -> None:
 
 def test_dedupe_drops_exact_duplicates_keeps_true_repeats(duck: DuckDBBackend) -> None:
     click = event("20240101", "c1", "tab_click", 5, params={"tab_name": "exterior"})
-    repeat = event("20240101", "c1", "tab_click", 5, index=1, params={"tab_name": "exterior"})  # same request
+    repeat = event(
+        "20240101", "c1", "tab_click", 5, index=1, params={"tab_name": "exterior"}
+    )  # same request
     write_shard(duck, "events_20240101", [click, click, click, repeat])
     report = stage(duck, SETTINGS)
     assert report.rows_read == 4 and report.rows_staged == 2 and report.duplicates_removed == 2
@@ -53,17 +60,23 @@ def test_dedupe_drops_exact_duplicates_keeps_true_repeats(duck: DuckDBBackend) -
 def test_consent_denied_rows_are_staged_without_session(duck: DuckDBBackend) -> None:
     write_shard(duck, "events_20240101", [event("20240101", None, "page_view", 1, uid="u9")])
     stage(duck, SETTINGS)
-    row = duck.query("SELECT cid, uid, session_key, analytics_storage FROM stg_events").to_pylist()[0]
+    row = duck.query("SELECT cid, uid, session_key, analytics_storage FROM stg_events").to_pylist()[
+        0
+    ]
     assert row == {"cid": None, "uid": "u9", "session_key": None, "analytics_storage": "No"}
 
 
 def test_intraday_is_replaced_by_daily_without_double_count(duck: DuckDBBackend) -> None:
     write_shard(duck, "events_20240101", [event("20240101", "c1", "page_view", 1)])
-    write_shard(duck, "events_intraday_20240102", [event("20240102", "c1", "page_view", s) for s in (1, 2)])
+    write_shard(
+        duck, "events_intraday_20240102", [event("20240102", "c1", "page_view", s) for s in (1, 2)]
+    )
     stage(duck, SETTINGS)
     assert duck.scalar("SELECT COUNT(*) FROM stg_events WHERE is_provisional") == 2
     # The day is finalised: GA writes the daily shard (with one more late event) and drops intraday.
-    write_shard(duck, "events_20240102", [event("20240102", "c1", "page_view", s) for s in (1, 2, 3)])
+    write_shard(
+        duck, "events_20240102", [event("20240102", "c1", "page_view", s) for s in (1, 2, 3)]
+    )
     report = stage(duck, SETTINGS)
     assert report.plan == ShardPlan(daily=("20240101", "20240102"), intraday=())
     assert duck.scalar("SELECT COUNT(*) FROM stg_events WHERE shard_date = '20240102'") == 3
@@ -71,7 +84,9 @@ def test_intraday_is_replaced_by_daily_without_double_count(duck: DuckDBBackend)
 
 
 def test_second_run_changes_nothing(duck: DuckDBBackend) -> None:
-    write_shard(duck, "events_20240101", [event("20240101", "c1", "page_view", s) for s in range(5)])
+    write_shard(
+        duck, "events_20240101", [event("20240101", "c1", "page_view", s) for s in range(5)]
+    )
     stage(duck, SETTINGS)
     before = staged(duck)
     stage(duck, SETTINGS)
@@ -93,7 +108,9 @@ def test_bad_inputs_are_one_line_errors(duck: DuckDBBackend) -> None:
     with pytest.raises(InputError, match="no GA4 export tables"):
         stage(duck, SETTINGS)
     with pytest.raises(InputError, match="impossible date range"):
-        plan_shards(["20240101"], [], set(), lookback_days=3, start=date(2024, 2, 1), end=date(2024, 1, 1))
+        plan_shards(
+            ["20240101"], [], set(), lookback_days=3, start=date(2024, 2, 1), end=date(2024, 1, 1)
+        )
 
 
 def test_empty_day_stages_nothing_for_that_day(duck: DuckDBBackend) -> None:
@@ -127,7 +144,9 @@ def arrivals(draw: st.DrawFn) -> list[tuple[str, list[dict[str, object]]]]:
     return _respect_ga_rules(ordered)
 
 
-def _respect_ga_rules(steps: list[tuple[str, list[dict[str, object]]]]) -> list[tuple[str, list[dict[str, object]]]]:
+def _respect_ga_rules(
+    steps: list[tuple[str, list[dict[str, object]]]],
+) -> list[tuple[str, list[dict[str, object]]]]:
     result: list[tuple[str, list[dict[str, object]]]] = []
     finalised: set[str] = set()
     latest_daily = ""
@@ -146,7 +165,9 @@ def _respect_ga_rules(steps: list[tuple[str, list[dict[str, object]]]]) -> list[
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(steps=arrivals())
-def test_incremental_equals_full_rebuild_in_any_arrival_order(steps: list[tuple[str, list[dict[str, object]]]]) -> None:
+def test_incremental_equals_full_rebuild_in_any_arrival_order(
+    steps: list[tuple[str, list[dict[str, object]]]],
+) -> None:
     with DuckDBBackend(":memory:") as incremental, DuckDBBackend(":memory:") as full:
         for name, rows in steps:
             write_shard(incremental, name, rows)
@@ -164,7 +185,9 @@ def test_golden_staging_sql(bq_renderer: BigQueryBackend) -> None:
     duck = DuckDBBackend(":memory:")
     plan = ShardPlan(daily=("20240101", "20240102"), intraday=("20240103",))
     for backend in (bq_renderer, duck):
-        assert_golden("staging_select", backend.dialect, backend.render(stage_select(backend, plan, SETTINGS)))
+        assert_golden(
+            "staging_select", backend.dialect, backend.render(stage_select(backend, plan, SETTINGS))
+        )
         assert_golden(
             "staging_replace_dates", backend.dialect,
             backend.render("DELETE FROM stg_events WHERE shard_date IN UNNEST(@dates)"),

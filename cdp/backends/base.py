@@ -63,7 +63,9 @@ class Backend(ABC):
         """Stream a query result in bounded batches (use for deltas to deliver)."""
 
     @abstractmethod
-    def atomic(self, statements: Sequence[str | exp.Expression], params: Params | None = None) -> None:
+    def atomic(
+        self, statements: Sequence[str | exp.Expression], params: Params | None = None
+    ) -> None:
         """Run statements as one transaction: all take effect or none do."""
 
     def scalar(self, sql: str | exp.Expression, params: Params | None = None) -> Any:

@@ -80,7 +80,9 @@ class BigQueryBackend(Backend):
         return table
 
     # ---- jobs ---------------------------------------------------------------------------
-    def job_config(self, params: Params | None = None, *, dry_run: bool = False) -> bigquery.QueryJobConfig:
+    def job_config(
+        self, params: Params | None = None, *, dry_run: bool = False
+    ) -> bigquery.QueryJobConfig:
         from google.cloud import bigquery
 
         return bigquery.QueryJobConfig(
@@ -101,12 +103,17 @@ class BigQueryBackend(Backend):
         used = {k: v for k, v in (params or {}).items() if f"@{k}" in text}
         try:
             return self.client.query(
-                text, job_config=self.job_config(used, dry_run=dry_run), location=self.location, **self._retries()
+                text,
+                job_config=self.job_config(used, dry_run=dry_run),
+                location=self.location,
+                **self._retries(),
             )
         except Exception as err:
             raise translate(err) from err
 
-    def _job(self, sql: str | exp.Expression, params: Params | None, *, dry_run: bool = False) -> Any:
+    def _job(
+        self, sql: str | exp.Expression, params: Params | None, *, dry_run: bool = False
+    ) -> Any:
         return self._submit(self.render(sql), params, dry_run=dry_run)
 
     def _wait(self, job: Any, **kwargs: Any) -> Any:
@@ -128,7 +135,9 @@ class BigQueryBackend(Backend):
         rows = self._wait(self._job(sql, params), page_size=batch_size)
         yield from rows.to_arrow_iterable()
 
-    def atomic(self, statements: Sequence[str | exp.Expression], params: Params | None = None) -> None:
+    def atomic(
+        self, statements: Sequence[str | exp.Expression], params: Params | None = None
+    ) -> None:
         # One multi-statement script: BigQuery commits all of it or none of it.
         body = ";\n".join(self.render(s) for s in statements)
         script = f"BEGIN TRANSACTION;\n{body};\nCOMMIT TRANSACTION;"
@@ -179,7 +188,9 @@ class BigQueryBackend(Backend):
 
         dataset = f"{self.project}.{self.export_dataset}"
         try:
-            return sorted(t.table_id for t in self.client.list_tables(dataset, retry=self._retries()["retry"]))
+            return sorted(
+                t.table_id for t in self.client.list_tables(dataset, retry=self._retries()["retry"])
+            )
         except NotFound as err:
             raise InputError(f"GA4 export dataset {dataset} not found") from err
         except Exception as err:
@@ -192,11 +203,21 @@ class BigQueryBackend(Backend):
         ordered = sorted(suffixes)
         suffix = exp.column("_TABLE_SUFFIX")
         where = exp.and_(
-            exp.Between(this=suffix.copy(), low=exp.Literal.string(ordered[0]), high=exp.Literal.string(ordered[-1])),
+            exp.Between(
+                this=suffix.copy(),
+                low=exp.Literal.string(ordered[0]),
+                high=exp.Literal.string(ordered[-1]),
+            ),
             exp.In(this=suffix.copy(), expressions=[exp.Literal.string(s) for s in ordered]),
         )
-        wildcard = exp.Table(this=exp.to_identifier(f"{prefix}*", quoted=True), db=exp.to_identifier(EXPORT_ALIAS))
-        select = exp.select(exp.Star(), exp.alias_(suffix.copy(), "shard_suffix")).from_(wildcard).where(where)
+        wildcard = exp.Table(
+            this=exp.to_identifier(f"{prefix}*", quoted=True), db=exp.to_identifier(EXPORT_ALIAS)
+        )
+        select = (
+            exp.select(exp.Star(), exp.alias_(suffix.copy(), "shard_suffix"))
+            .from_(wildcard)
+            .where(where)
+        )
         return select.subquery("shards")
 
 
@@ -224,7 +245,13 @@ def _bq_type(value: Any) -> str:
     return "STRING"
 
 
-_TRANSIENT = {"TooManyRequests", "InternalServerError", "ServiceUnavailable", "GatewayTimeout", "BadGateway"}
+_TRANSIENT = {
+    "TooManyRequests",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "GatewayTimeout",
+    "BadGateway",
+}
 
 
 def translate(err: Exception) -> Exception:
@@ -237,7 +264,7 @@ def translate(err: Exception) -> Exception:
     if name in _TRANSIENT or isinstance(err, ConnectionError | TimeoutError):
         return TransientError(f"BigQuery: {first}")
     if "bytes billed" in message.lower() or "bytesBilledLimitExceeded" in message:
-        return BackendError(f"BigQuery refused the job: it would bill more than maximum_bytes_billed ({first})")
+        return BackendError(
+            f"BigQuery refused the job: it would bill more than maximum_bytes_billed ({first})"
+        )
     return BackendError(f"BigQuery: {first}")
-
-

@@ -21,11 +21,16 @@ _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 class DuckDBBackend(Backend):
     dialect: ClassVar[str] = "duckdb"
 
-    def __init__(self, path: str | Path = ":memory:", export_schema: str = "ga4", threads: int | None = None):
+    def __init__(
+        self, path: str | Path = ":memory:", export_schema: str = "ga4", threads: int | None = None
+    ):
         self.path = str(path)
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        config: dict[str, Any] = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+        config: dict[str, Any] = {
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+        }
         if threads:
             config["threads"] = threads
         try:
@@ -83,7 +88,9 @@ class DuckDBBackend(Backend):
         finally:
             cursor.close()
 
-    def atomic(self, statements: Sequence[str | exp.Expression], params: Params | None = None) -> None:
+    def atomic(
+        self, statements: Sequence[str | exp.Expression], params: Params | None = None
+    ) -> None:
         self.con.execute("BEGIN TRANSACTION").complete()
         try:
             for statement in statements:
@@ -101,9 +108,13 @@ class DuckDBBackend(Backend):
         self.con.register("__cdp_load", data)
         try:
             if mode == "replace" or not self.table_exists(table):
-                self.con.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM __cdp_load").complete()
+                self.con.execute(
+                    f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM __cdp_load"
+                ).complete()
             else:
-                self.con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM __cdp_load").complete()
+                self.con.execute(
+                    f"INSERT INTO {target} BY NAME SELECT * FROM __cdp_load"
+                ).complete()
         except duckdb.Error as err:
             raise BackendError(f"DuckDB load into {table}: {err}".splitlines()[0]) from err
         finally:

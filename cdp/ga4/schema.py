@@ -25,7 +25,9 @@ PARAM_VALUE = _struct(string_value=S, int_value=I, float_value=F, double_value=F
 EVENT_PARAM = _struct(key=S, value=PARAM_VALUE)
 USER_PROPERTY = _struct(
     key=S,
-    value=_struct(string_value=S, int_value=I, float_value=F, double_value=F, set_timestamp_micros=I),
+    value=_struct(
+        string_value=S, int_value=I, float_value=F, double_value=F, set_timestamp_micros=I
+    ),
 )
 _CAMPAIGN = _struct(campaign_id=S, campaign_name=S, source=S, medium=S, term=S, content=S,
                     source_platform=S, creative_format=S, marketing_tactic=S)  # fmt: skip
@@ -61,15 +63,26 @@ EVENTS_SCHEMA = pa.schema(
         (
             "device",
             _struct(
-                category=S, mobile_brand_name=S, mobile_model_name=S, mobile_marketing_name=S,
-                mobile_os_hardware_model=S, operating_system=S, operating_system_version=S,
-                vendor_id=S, advertising_id=S, language=S, is_limited_ad_tracking=S,
+                category=S,
+                mobile_brand_name=S,
+                mobile_model_name=S,
+                mobile_marketing_name=S,
+                mobile_os_hardware_model=S,
+                operating_system=S,
+                operating_system_version=S,
+                vendor_id=S,
+                advertising_id=S,
+                language=S,
+                is_limited_ad_tracking=S,
                 time_zone_offset_seconds=I,
                 web_info=_struct(browser=S, browser_version=S, hostname=S),
             ),
         ),  # fmt: skip
         ("geo", _struct(city=S, country=S, continent=S, region=S, sub_continent=S, metro=S)),
-        ("app_info", _struct(id=S, version=S, install_store=S, firebase_app_id=S, install_source=S)),
+        (
+            "app_info",
+            _struct(id=S, version=S, install_store=S, firebase_app_id=S, install_source=S),
+        ),
         ("traffic_source", _struct(name=S, medium=S, source=S)),
         ("stream_id", S),
         ("platform", S),
@@ -77,18 +90,35 @@ EVENTS_SCHEMA = pa.schema(
         (
             "ecommerce",
             _struct(
-                total_item_quantity=I, purchase_revenue_in_usd=F, purchase_revenue=F,
-                refund_value_in_usd=F, refund_value=F, shipping_value_in_usd=F, shipping_value=F,
-                tax_value_in_usd=F, tax_value=F, unique_items=I, transaction_id=S,
+                total_item_quantity=I,
+                purchase_revenue_in_usd=F,
+                purchase_revenue=F,
+                refund_value_in_usd=F,
+                refund_value=F,
+                shipping_value_in_usd=F,
+                shipping_value=F,
+                tax_value_in_usd=F,
+                tax_value=F,
+                unique_items=I,
+                transaction_id=S,
             ),
         ),  # fmt: skip
         ("items", pa.list_(ITEM)),
         (
             "collected_traffic_source",
             _struct(
-                manual_campaign_id=S, manual_campaign_name=S, manual_source=S, manual_medium=S,
-                manual_term=S, manual_content=S, manual_source_platform=S,
-                manual_creative_format=S, manual_marketing_tactic=S, gclid=S, dclid=S, srsltid=S,
+                manual_campaign_id=S,
+                manual_campaign_name=S,
+                manual_source=S,
+                manual_medium=S,
+                manual_term=S,
+                manual_content=S,
+                manual_source_platform=S,
+                manual_creative_format=S,
+                manual_marketing_tactic=S,
+                gclid=S,
+                dclid=S,
+                srsltid=S,
             ),
         ),  # fmt: skip
         ("is_active_user", B),
@@ -100,9 +130,15 @@ EVENTS_SCHEMA = pa.schema(
             _struct(
                 manual_campaign=_CAMPAIGN,
                 google_ads_campaign=_ADS_CAMPAIGN,
-                cross_channel_campaign=_struct(campaign_id=S, campaign_name=S, source=S,
-                                               medium=S, source_platform=S, default_channel_group=S,
-                                               primary_channel_group=S),
+                cross_channel_campaign=_struct(
+                    campaign_id=S,
+                    campaign_name=S,
+                    source=S,
+                    medium=S,
+                    source_platform=S,
+                    default_channel_group=S,
+                    primary_channel_group=S,
+                ),
                 sa360_campaign=_NAMED_CAMPAIGN,
                 cm360_campaign=_NAMED_CAMPAIGN,
                 dv360_campaign=_NAMED_CAMPAIGN,

@@ -125,7 +125,9 @@ def list_shards(backend: Backend) -> tuple[dict[str, str], dict[str, str]]:
 def staged_shards(backend: Backend) -> set[str]:
     if not backend.table_exists(SHARDS_TABLE):
         return set()
-    return {str(v) for v in backend.query(f"SELECT shard FROM {SHARDS_TABLE}").column(0).to_pylist()}
+    return {
+        str(v) for v in backend.query(f"SELECT shard FROM {SHARDS_TABLE}").column(0).to_pylist()
+    }
 
 
 def plan_shards(
@@ -152,7 +154,9 @@ def plan_shards(
     in_range = [d for d in sorted(daily) if (lo is None or d >= lo) and (hi is None or d <= hi)]
     daily_set = set(daily)
     provisional = [
-        d for d in sorted(intraday) if d not in daily_set and (lo is None or d >= lo) and (hi is None or d <= hi)
+        d
+        for d in sorted(intraday)
+        if d not in daily_set and (lo is None or d >= lo) and (hi is None or d <= hi)
     ]
     return ShardPlan(daily=tuple(in_range), intraday=tuple(provisional))
 
@@ -180,9 +184,9 @@ def stage_select(backend: Backend, plan: ShardPlan, settings: StagingSettings) -
     ):
         if suffixes:
             scans.append(
-                exp.select(exp.Star(), exp.alias_(exp.Boolean(this=provisional), "shard_provisional")).from_(
-                    backend.shard_scan(prefix, suffixes)
-                )
+                exp.select(
+                    exp.Star(), exp.alias_(exp.Boolean(this=provisional), "shard_provisional")
+                ).from_(backend.shard_scan(prefix, suffixes))
             )
     union: exp.Query = scans[0]
     for scan in scans[1:]:
@@ -212,7 +216,14 @@ def stage(
     if not daily and not intraday:
         raise InputError("no GA4 export tables (events_YYYYMMDD / events_intraday_YYYYMMDD) found")
     seen = set() if full_refresh else staged_shards(backend)
-    plan = plan_shards(list(daily), list(intraday), seen, lookback_days=settings.lookback_days, start=start, end=end)
+    plan = plan_shards(
+        list(daily),
+        list(intraday),
+        seen,
+        lookback_days=settings.lookback_days,
+        start=start,
+        end=end,
+    )
     report = StageReport(plan=plan)
     if plan.empty:
         log.info("staging: nothing to do")
@@ -222,14 +233,18 @@ def stage(
                                expression=stage_select(backend, plan, settings)))  # fmt: skip
     report.rows_staged = int(backend.scalar(f"SELECT COUNT(*) FROM {_NEXT_TABLE}") or 0)
     report.rows_read = _count_raw(backend, plan)
-    shard_rows = [f"{DAILY_PREFIX}{d}" for d in plan.daily] + [f"{INTRADAY_PREFIX}{d}" for d in plan.intraday]
+    shard_rows = [f"{DAILY_PREFIX}{d}" for d in plan.daily] + [
+        f"{INTRADAY_PREFIX}{d}" for d in plan.intraday
+    ]
     statements: list[str | exp.Expression] = []
     if full_refresh or not backend.table_exists(STG_TABLE):
         statements.append(
             f"CREATE OR REPLACE TABLE {STG_TABLE} PARTITION BY event_date CLUSTER BY cid, event_name "
             f"AS SELECT * FROM {_NEXT_TABLE}"
         )
-        statements.append(f"CREATE OR REPLACE TABLE {SHARDS_TABLE} (shard STRING, staged_at TIMESTAMP)")
+        statements.append(
+            f"CREATE OR REPLACE TABLE {SHARDS_TABLE} (shard STRING, staged_at TIMESTAMP)"
+        )
     else:
         statements.append(f"DELETE FROM {STG_TABLE} WHERE shard_date IN UNNEST(@dates)")
         statements.append(f"INSERT INTO {STG_TABLE} SELECT * FROM {_NEXT_TABLE}")
@@ -238,7 +253,9 @@ def stage(
         f"INSERT INTO {SHARDS_TABLE} (shard, staged_at) SELECT s, CURRENT_TIMESTAMP() FROM UNNEST(@shards) AS s"
     )
     if not backend.table_exists(SHARDS_TABLE):
-        statements.insert(0, f"CREATE TABLE IF NOT EXISTS {SHARDS_TABLE} (shard STRING, staged_at TIMESTAMP)")
+        statements.insert(
+            0, f"CREATE TABLE IF NOT EXISTS {SHARDS_TABLE} (shard STRING, staged_at TIMESTAMP)"
+        )
     backend.atomic(statements, {"dates": list(plan.dates), "shards": shard_rows})
     backend.execute(f"DROP TABLE IF EXISTS {_NEXT_TABLE}")
     log.info(
@@ -252,6 +269,8 @@ def _count_raw(backend: Backend, plan: ShardPlan) -> int:
     total = 0
     for prefix, suffixes in ((DAILY_PREFIX, plan.daily), (INTRADAY_PREFIX, plan.intraday)):
         if suffixes:
-            query = exp.select(exp.Count(this=exp.Star())).from_(backend.shard_scan(prefix, suffixes))
+            query = exp.select(exp.Count(this=exp.Star())).from_(
+                backend.shard_scan(prefix, suffixes)
+            )
             total += int(backend.scalar(query) or 0)
     return total
