@@ -188,6 +188,56 @@ def demo(
     print_table("emulator now holds", [summary["salesforce"]])
 
 
+@identity_app.command("build")
+@clean_errors
+def identity_build(
+    config: ConfigOption = None,
+    full_refresh: Annotated[bool, typer.Option(help="rebuild every table from stg_events")] = False,
+) -> None:
+    """Stitch CIDs to UIDs (incremental from newly staged shards) and rebuild profiles."""
+    from cdp.config import load_settings, open_backend
+    from cdp.identity import build_identity, build_profiles
+
+    settings = load_settings(config)
+    with open_backend(settings) as backend:
+        report = build_identity(backend, settings.identity, full_refresh=full_refresh)
+        profiles = build_profiles(backend, settings.crm)
+    console.print(f"identity: {report.mode} ({report.reason}); {profiles.profiles:,} profiles, "
+                  f"{profiles.matched:,} matched to CRM", highlight=False)  # fmt: skip
+
+
+@identity_app.command("stats")
+@clean_errors
+def identity_stats_command(config: ConfigOption = None) -> None:
+    """Identification rate, shared devices, junk ids, suspicious UIDs, CRM match rate."""
+    from cdp.config import load_settings, open_backend
+    from cdp.identity import identity_stats
+
+    settings = load_settings(config)
+    with open_backend(settings) as backend:
+        stats = identity_stats(backend)
+    print_table("identity", [{"metric": k, "value": v} for k, v in stats.rows()])
+    per_day = stats.as_table().to_pylist()
+    print_table("per day", [{k: row[k] for k in list(row)[:6]} for row in per_day])
+
+
+@audiences_app.command("preview")
+@clean_errors
+def audiences_preview(name: str, config: ConfigOption = None) -> None:
+    """Size, change since the last run, sample members with reasons (and bytes on BigQuery)."""
+    from cdp.audiences import preview_audience
+    from cdp.config import load_settings, open_backend
+    from cdp.segments.columns import event_columns, profile_columns
+    from cdp.segments.loader import load_specs
+
+    settings = load_settings(config)
+    specs = load_specs(
+        Path(settings.specs_dir), event_columns(settings.staging), profile_columns(settings.crm)
+    )
+    with open_backend(settings) as backend:
+        console.print(str(preview_audience(backend, specs.audience(name))), highlight=False)
+
+
 @sandbox_app.command("salesforce")
 @clean_errors
 def sandbox_salesforce(

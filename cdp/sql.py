@@ -29,7 +29,9 @@ TableResolver = Callable[[exp.Table], exp.Table]
 @lru_cache(maxsize=512)
 def _parse_cached(sql: str) -> tuple[exp.Expression, ...]:
     try:
-        return tuple(e for e in sqlglot.parse(sql, read=SOURCE_DIALECT) if e is not None)
+        return tuple(
+            e for e in sqlglot.parse(sql, read=SOURCE_DIALECT) if isinstance(e, exp.Expression)
+        )
     except sqlglot.errors.ParseError as err:
         raise BackendError(f"SQL does not parse as GoogleSQL: {err}") from err
 
@@ -54,7 +56,7 @@ def resolve_tables(tree: exp.Expression, resolver: TableResolver) -> exp.Express
         if isinstance(node, exp.Table) and node.name and not node.args.get("catalog"):
             if not node.db and node.name in ctes:
                 return node
-            if isinstance(node.this, exp.Identifier) or isinstance(node.this, exp.Var):
+            if isinstance(node.this, (exp.Identifier, exp.Var)):
                 return resolver(node)
         return node
 

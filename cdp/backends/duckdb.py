@@ -48,7 +48,9 @@ class DuckDBBackend(Backend):
 
     def dialect_hooks(self, tree: exp.Expression) -> exp.Expression:
         tree = tree.transform(_unnest_param_lookup, copy=False)
-        return tree.transform(_drop_layout_hints, copy=False)
+        cleaned = tree.transform(_drop_layout_hints, copy=False)
+        assert isinstance(cleaned, exp.Expression)
+        return cleaned
 
     def _physical(self, table: str) -> str:
         return self.resolve_table(table_ref(table)).sql(dialect="duckdb")
@@ -200,4 +202,8 @@ def _unnest_param_lookup(node: exp.Expression) -> exp.Expression:
     )
     for part in path:
         result = exp.Dot(this=result, expression=exp.to_identifier(part))
-    return exp.alias_(result, node.alias) if node.alias else result
+    if node.alias:
+        aliased = exp.alias_(result, node.alias)
+        assert isinstance(aliased, exp.Expression)
+        return aliased
+    return result

@@ -77,7 +77,7 @@ EVENTS_SCHEMA = pa.schema(
                 time_zone_offset_seconds=I,
                 web_info=_struct(browser=S, browser_version=S, hostname=S),
             ),
-        ),  # fmt: skip
+        ),
         ("geo", _struct(city=S, country=S, continent=S, region=S, sub_continent=S, metro=S)),
         (
             "app_info",
@@ -102,7 +102,7 @@ EVENTS_SCHEMA = pa.schema(
                 unique_items=I,
                 transaction_id=S,
             ),
-        ),  # fmt: skip
+        ),
         ("items", pa.list_(ITEM)),
         (
             "collected_traffic_source",
@@ -120,7 +120,7 @@ EVENTS_SCHEMA = pa.schema(
                 dclid=S,
                 srsltid=S,
             ),
-        ),  # fmt: skip
+        ),
         ("is_active_user", B),
         ("batch_event_index", I),
         ("batch_page_id", I),
@@ -143,7 +143,7 @@ EVENTS_SCHEMA = pa.schema(
                 cm360_campaign=_NAMED_CAMPAIGN,
                 dv360_campaign=_NAMED_CAMPAIGN,
             ),
-        ),  # fmt: skip
+        ),
         ("publisher", _struct(ad_revenue_in_usd=F, ad_format=S, ad_source_name=S, ad_unit_id=S)),
     ]
 )

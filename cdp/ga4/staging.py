@@ -171,7 +171,9 @@ def param_column(param: ParamColumn, *, source: str = "event_params") -> exp.Exp
         .from_(exp.Unnest(expressions=[exp.column(source)]))
         .where(exp.EQ(this=exp.column("key"), expression=exp.Literal.string(param.key)))
     )
-    return exp.alias_(lookup.subquery(), param.column_name)
+    aliased = exp.alias_(lookup.subquery(), param.column_name)
+    assert isinstance(aliased, exp.Expression)
+    return aliased
 
 
 def stage_select(backend: Backend, plan: ShardPlan, settings: StagingSettings) -> exp.Expression:
