@@ -238,6 +238,59 @@ def audiences_preview(name: str, config: ConfigOption = None) -> None:
         console.print(str(preview_audience(backend, specs.audience(name))), highlight=False)
 
 
+def _specs(settings: Any) -> Any:
+    from cdp.segments.columns import event_columns, profile_columns
+    from cdp.segments.loader import load_specs
+
+    return load_specs(
+        Path(settings.specs_dir), event_columns(settings.staging), profile_columns(settings.crm)
+    )
+
+
+@app.command()
+@clean_errors
+def triggers(config: ConfigOption = None) -> None:
+    """Detect trigger firings (decided only once the data is complete through start + wait)."""
+    from cdp.config import load_settings, open_backend
+    from cdp.triggers import detect_triggers
+
+    settings = load_settings(config)
+    with open_backend(settings) as backend:
+        console.print(str(detect_triggers(backend, _specs(settings))), highlight=False)
+
+
+@app.command()
+@clean_errors
+def funnels(config: ConfigOption = None) -> None:
+    """Per-step reached / converted / dropped / median time, per day and device."""
+    from cdp.config import load_settings, open_backend
+    from cdp.funnels import run_funnels
+
+    settings = load_settings(config)
+    with open_backend(settings) as backend:
+        for report in run_funnels(backend, _specs(settings)):
+            console.print(report.table(), highlight=False)
+
+
+@app.command("run")
+@clean_errors
+def run_pipeline(
+    config: ConfigOption = None,
+    dry_run: Annotated[bool, typer.Option(help="compute the delivery diff, send nothing")] = False,
+) -> None:
+    """The production pipeline as a Prefect flow: stage, CRM, identity, segments, delivery."""
+    prefect_env()
+    from cdp.config import load_settings
+    from flows.pipeline import pipeline_flow
+
+    summary = pipeline_flow(load_settings(config), dry_run=dry_run)
+    print_table("stg_events", [summary["staging"]])
+    print_table("delivery", [
+        {k: d.get(k) for k in ("destination", "adds", "updates", "removes", "sent", "failed")}
+        for d in summary["delivery"].get("destinations", [])
+    ])  # fmt: skip
+
+
 @sandbox_app.command("salesforce")
 @clean_errors
 def sandbox_salesforce(
