@@ -227,24 +227,12 @@ def audiences_preview(name: str, config: ConfigOption = None) -> None:
     """Size, change since the last run, sample members with reasons (and bytes on BigQuery)."""
     from cdp.audiences import preview_audience
     from cdp.config import load_settings, open_backend
-    from cdp.segments.columns import event_columns, profile_columns
-    from cdp.segments.loader import load_specs
+    from cdp.segments.loader import load_project_specs
 
     settings = load_settings(config)
-    specs = load_specs(
-        Path(settings.specs_dir), event_columns(settings.staging), profile_columns(settings.crm)
-    )
+    specs = load_project_specs(settings)
     with open_backend(settings) as backend:
         console.print(str(preview_audience(backend, specs.audience(name))), highlight=False)
-
-
-def _specs(settings: Any) -> Any:
-    from cdp.segments.columns import event_columns, profile_columns
-    from cdp.segments.loader import load_specs
-
-    return load_specs(
-        Path(settings.specs_dir), event_columns(settings.staging), profile_columns(settings.crm)
-    )
 
 
 @app.command()
@@ -252,11 +240,12 @@ def _specs(settings: Any) -> Any:
 def triggers(config: ConfigOption = None) -> None:
     """Detect trigger firings (decided only once the data is complete through start + wait)."""
     from cdp.config import load_settings, open_backend
+    from cdp.segments.loader import load_project_specs
     from cdp.triggers import detect_triggers
 
     settings = load_settings(config)
     with open_backend(settings) as backend:
-        console.print(str(detect_triggers(backend, _specs(settings))), highlight=False)
+        console.print(str(detect_triggers(backend, load_project_specs(settings))), highlight=False)
 
 
 @app.command()
@@ -265,10 +254,11 @@ def funnels(config: ConfigOption = None) -> None:
     """Per-step reached / converted / dropped / median time, per day and device."""
     from cdp.config import load_settings, open_backend
     from cdp.funnels import run_funnels
+    from cdp.segments.loader import load_project_specs
 
     settings = load_settings(config)
     with open_backend(settings) as backend:
-        for report in run_funnels(backend, _specs(settings)):
+        for report in run_funnels(backend, load_project_specs(settings)):
             console.print(report.table(), highlight=False)
 
 

@@ -59,13 +59,10 @@ def run_segments(settings: Settings, replay: bool = False) -> dict[str, Any]:
     not the wall clock, so expiry doesn't discard every occurrence."""
     from cdp.audiences import run_audiences
     from cdp.funnels import run_funnels
-    from cdp.segments.columns import event_columns, profile_columns
-    from cdp.segments.loader import load_specs
+    from cdp.segments.loader import load_project_specs
     from cdp.triggers import detect_triggers
 
-    specs = load_specs(
-        Path(settings.specs_dir), event_columns(settings.staging), profile_columns(settings.crm)
-    )
+    specs = load_project_specs(settings)
     with open_backend(settings) as backend:
         audiences = run_audiences(backend, specs)
         now = backend.scalar("SELECT MAX(event_ts) FROM stitched_events") if replay else None

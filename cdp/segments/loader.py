@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
@@ -28,6 +28,9 @@ from cdp.segments.columns import (
 from cdp.segments.population import Population
 from cdp.specs import read_yaml, validate
 from cdp.triggers.spec import TriggerSettings, TriggerSpec
+
+if TYPE_CHECKING:
+    from cdp.config import Settings
 
 KINDS: dict[str, type[BaseModel]] = {
     "audience": AudienceSpec,
@@ -207,3 +210,10 @@ def _add(specs: Specs, spec: BaseModel, path: Path, prefix: str) -> None:
         specs.triggers.append(spec)
     else:
         specs.funnels.append(spec)
+
+
+def load_project_specs(settings: Settings) -> Specs:
+    """The specs in `settings.specs_dir`, checked against this project's columns."""
+    return load_specs(
+        Path(settings.specs_dir), event_columns(settings.staging), profile_columns(settings.crm)
+    )
