@@ -26,6 +26,9 @@ class DuckDBSettings(StrictModel):
     path: str = ".cdp/cdp.duckdb"
     export_schema: str = "ga4"
     threads: int | None = None
+    memory_limit: str | None = Field(
+        default=None, description="DuckDB buffer pool cap, e.g. '2GB' (DuckDB's default: 80% of RAM)"
+    )
 
 
 class BigQuerySettings(StrictModel):
@@ -171,6 +174,5 @@ def open_backend(settings: Settings) -> Backend:
         return BigQueryBackend.from_settings(settings.bigquery)
     from cdp.backends.duckdb import DuckDBBackend
 
-    return DuckDBBackend(
-        settings.duckdb.path, settings.duckdb.export_schema, settings.duckdb.threads
-    )
+    duck = settings.duckdb
+    return DuckDBBackend(duck.path, duck.export_schema, duck.threads, duck.memory_limit)

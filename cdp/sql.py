@@ -41,6 +41,19 @@ def parse(sql: str) -> list[exp.Expression]:
     return [e.copy() for e in _parse_cached(sql)]
 
 
+def ensure_transactional(tree: exp.Expression) -> None:
+    """Refuse DDL on permanent tables: BigQuery transactions take DML and temp tables only.
+
+    Source: https://cloud.google.com/bigquery/docs/transactions ("Statements supported in
+    transactions").
+    """
+    if isinstance(tree, exp.Create | exp.Drop | exp.Alter) and not tree.find(exp.TemporaryProperty):
+        raise BackendError(
+            f"{tree.key.upper()} on a permanent table cannot run inside a transaction: "
+            f"{tree.sql(dialect='bigquery')[:80]}"
+        )
+
+
 def parse_one(sql: str) -> exp.Expression:
     statements = parse(sql)
     if len(statements) != 1:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cdp.backends.bigquery import BigQueryBackend
+from cdp.backends.duckdb import DuckDBBackend
 from cdp.errors import BackendError, InputError, TransientError
 from tests.fake_bigquery import FakeBigQuery, fake_client
 
@@ -69,6 +70,33 @@ def test_atomic_runs_one_transaction_script() -> None:
         "COMMIT TRANSACTION;"
     )
     assert script.count("`demo-project`.cdp.stg_events") == 2
+
+
+@pytest.mark.parametrize(
+    "ddl",
+    [
+        "CREATE OR REPLACE TABLE stg_events AS SELECT 1 AS x",
+        "DROP TABLE IF EXISTS stg_events",
+        "ALTER TABLE stg_events ADD COLUMN y INT64",
+    ],
+)
+def test_atomic_refuses_ddl_on_permanent_tables(ddl: str) -> None:
+    # BigQuery rejects it inside a transaction; both backends refuse it before running anything.
+    fake = FakeBigQuery()
+    with pytest.raises(BackendError, match="cannot run inside a transaction"):
+        backend(fake).atomic(["DELETE FROM stg_events WHERE TRUE", ddl])
+    assert fake.jobs == []
+    duck = DuckDBBackend()
+    duck.execute("CREATE TABLE stg_events (x INT64)")
+    duck.execute("INSERT INTO stg_events VALUES (1)")
+    with pytest.raises(BackendError, match="cannot run inside a transaction"):
+        duck.atomic(["DELETE FROM stg_events WHERE TRUE", ddl])
+    assert duck.scalar("SELECT COUNT(*) FROM stg_events") == 1  # rolled back
+
+
+def test_atomic_allows_temp_tables() -> None:
+    duck = DuckDBBackend()
+    duck.atomic(["CREATE TEMP TABLE scratch AS SELECT 1 AS x", "SELECT * FROM scratch"])
 
 
 def test_export_tables_lists_metadata_only() -> None:

@@ -540,7 +540,7 @@ def test_streaming_writes_the_same_rows(tmp_path: Path) -> None:
     assert counts["truth_events"] == export.truth["events"].num_rows
     assert backend.scalar("SELECT count(*) FROM truth_events") == export.truth["events"].num_rows
     name = min(export.tables)
-    assert pq.read_table(tmp_path / f"{name}.parquet").equals(export.tables[name])
+    assert pq.read_table(tmp_path / name).equals(export.tables[name])
     assert pq.read_table(tmp_path / "truth_events").num_rows == export.truth["events"].num_rows
     assert backend.scalar("SELECT count(*) FROM truth_people") == export.truth["people"].num_rows
     backend.close()

@@ -33,11 +33,27 @@ class Backend(ABC):
     def resolve_table(self, table: exp.Table) -> exp.Table:
         """Point an authored table reference (`ga4.x` or `x`) at its physical location."""
 
-    def render(self, sql: str | exp.Expression) -> str:
-        """GoogleSQL in, this engine's SQL out, table names resolved."""
-        trees = sqlmod.parse(sql) if isinstance(sql, str) else [sql.copy()]
+    def render(self, sql: str | exp.Expression, *, in_transaction: bool = False) -> str:
+        """GoogleSQL in, this engine's SQL out, table names resolved.
+
+        Text is rendered once per backend and cached: flows re-run the same statements and
+        sqlglot's generator would otherwise dominate small incremental runs. `in_transaction`
+        refuses DDL on permanent tables, which BigQuery rejects inside a transaction; checking
+        it on every engine keeps the DuckDB tests honest about production.
+        """
+        if isinstance(sql, str):
+            cache: dict[tuple[str, bool], str] = self.__dict__.setdefault("_rendered", {})
+            key = (sql, in_transaction)
+            if key not in cache:
+                cache[key] = self._render_trees(sqlmod.parse(sql), in_transaction)
+            return cache[key]
+        return self._render_trees([sql.copy()], in_transaction)
+
+    def _render_trees(self, trees: list[exp.Expression], in_transaction: bool) -> str:
         out = []
         for tree in trees:
+            if in_transaction:
+                sqlmod.ensure_transactional(tree)
             tree = sqlmod.resolve_tables(tree, self.resolve_table)
             tree = self.dialect_hooks(tree)
             out.append(sqlmod.to_sql(tree, self.dialect))

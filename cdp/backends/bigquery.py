@@ -139,7 +139,7 @@ class BigQueryBackend(Backend):
         self, statements: Sequence[str | exp.Expression], params: Params | None = None
     ) -> None:
         # One multi-statement script: BigQuery commits all of it or none of it.
-        body = ";\n".join(self.render(s) for s in statements)
+        body = ";\n".join(self.render(s, in_transaction=True) for s in statements)
         script = f"BEGIN TRANSACTION;\n{body};\nCOMMIT TRANSACTION;"
         self._wait(self._submit(script, params))
 

@@ -22,7 +22,11 @@ class DuckDBBackend(Backend):
     dialect: ClassVar[str] = "duckdb"
 
     def __init__(
-        self, path: str | Path = ":memory:", export_schema: str = "ga4", threads: int | None = None
+        self,
+        path: str | Path = ":memory:",
+        export_schema: str = "ga4",
+        threads: int | None = None,
+        memory_limit: str | None = None,
     ):
         self.path = str(path)
         if self.path != ":memory:":
@@ -33,6 +37,8 @@ class DuckDBBackend(Backend):
         }
         if threads:
             config["threads"] = threads
+        if memory_limit:
+            config["memory_limit"] = memory_limit
         try:
             self.con = duckdb.connect(self.path, config=config)
         except duckdb.Error as err:
@@ -56,13 +62,20 @@ class DuckDBBackend(Backend):
         return self.resolve_table(table_ref(table)).sql(dialect="duckdb")
 
     # ---- statements ---------------------------------------------------------------------
-    def _bind(self, sql: str | exp.Expression, params: Params | None) -> tuple[str, dict[str, Any]]:
-        text = self.render(sql)
+    def _bind(
+        self, sql: str | exp.Expression, params: Params | None, *, in_transaction: bool = False
+    ) -> tuple[str, dict[str, Any]]:
+        text = self.render(sql, in_transaction=in_transaction)
         used = set(_PARAM.findall(text))
         return text, {k: v for k, v in (params or {}).items() if k in used}
 
     def execute(self, sql: str | exp.Expression, params: Params | None = None) -> None:
-        text, bound = self._bind(sql, params)
+        self._run(sql, params)
+
+    def _run(
+        self, sql: str | exp.Expression, params: Params | None, *, in_transaction: bool = False
+    ) -> None:
+        text, bound = self._bind(sql, params, in_transaction=in_transaction)
         try:
             self.con.execute(text, bound or None).complete()
         except duckdb.Error as err:
@@ -96,7 +109,7 @@ class DuckDBBackend(Backend):
         self.con.execute("BEGIN TRANSACTION").complete()
         try:
             for statement in statements:
-                self.execute(statement, params)
+                self._run(statement, params, in_transaction=True)
         except BaseException:
             self.con.execute("ROLLBACK").complete()
             raise

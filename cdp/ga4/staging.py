@@ -28,17 +28,20 @@ log = logging.getLogger(__name__)
 
 STG_TABLE = "stg_events"
 SHARDS_TABLE = "stg_shards"
-_NEXT_TABLE = "stg_events__next"
 
 # Flattened columns. `{shards}` is replaced by the backend's shard scan (a named dialect hook).
 _STAGE_SELECT = """
 WITH flat AS (
   SELECT
+    -- The batch fields identify an event within its page load; only rows without them
+    -- (older exports) fall back to the params, whose JSON costs more than the rest combined.
     TO_HEX(MD5(CONCAT(
       IFNULL(user_pseudo_id, ''), '|', IFNULL(user_id, ''), '|', IFNULL(event_date, ''), '|',
       IFNULL(event_name, ''), '|', IFNULL(CAST(event_timestamp AS STRING), ''), '|',
       IFNULL(CAST(batch_page_id AS STRING), ''), '|', IFNULL(CAST(batch_ordering_id AS STRING), ''), '|',
-      IFNULL(CAST(batch_event_index AS STRING), ''), '|', IFNULL(TO_JSON_STRING(event_params), '')
+      IFNULL(CAST(batch_event_index AS STRING), ''), '|',
+      CASE WHEN batch_page_id IS NULL AND batch_ordering_id IS NULL AND batch_event_index IS NULL
+           THEN IFNULL(TO_JSON_STRING(event_params), '') ELSE '' END
     ))) AS event_key,
     TIMESTAMP_MICROS(event_timestamp) AS event_ts,
     event_timestamp,
@@ -78,6 +81,9 @@ FROM flat
 WHERE TRUE
 QUALIFY ROW_NUMBER() OVER (PARTITION BY event_key ORDER BY event_key) = 1
 """
+
+# Daily partitions, clustered for the identity and segment scans (BigQuery; DuckDB drops them).
+_CREATE_STG = f"CREATE OR REPLACE TABLE {STG_TABLE} PARTITION BY event_date CLUSTER BY cid, event_name AS SELECT 1"
 
 _VALUE_FIELD = {"string": "string_value", "int": "int_value", "double": "double_value"}
 
@@ -231,35 +237,43 @@ def stage(
         log.info("staging: nothing to do")
         return report
 
-    backend.execute(exp.Create(this=exp.to_table(_NEXT_TABLE), kind="TABLE", replace=True,
-                               expression=stage_select(backend, plan, settings)))  # fmt: skip
-    report.rows_staged = int(backend.scalar(f"SELECT COUNT(*) FROM {_NEXT_TABLE}") or 0)
-    report.rows_read = _count_raw(backend, plan)
+    select = stage_select(backend, plan, settings)
     shard_rows = [f"{DAILY_PREFIX}{d}" for d in plan.daily] + [
         f"{INTRADAY_PREFIX}{d}" for d in plan.intraday
     ]
-    statements: list[str | exp.Expression] = []
-    if full_refresh or not backend.table_exists(STG_TABLE):
-        statements.append(
-            f"CREATE OR REPLACE TABLE {STG_TABLE} PARTITION BY event_date CLUSTER BY cid, event_name "
-            f"AS SELECT * FROM {_NEXT_TABLE}"
-        )
-        statements.append(
-            f"CREATE OR REPLACE TABLE {SHARDS_TABLE} (shard STRING, staged_at TIMESTAMP)"
-        )
-    else:
-        statements.append(f"DELETE FROM {STG_TABLE} WHERE shard_date IN UNNEST(@dates)")
-        statements.append(f"INSERT INTO {STG_TABLE} SELECT * FROM {_NEXT_TABLE}")
-    statements.append(f"DELETE FROM {SHARDS_TABLE} WHERE shard IN UNNEST(@shards)")
-    statements.append(
-        f"INSERT INTO {SHARDS_TABLE} (shard, staged_at) SELECT s, CURRENT_TIMESTAMP() FROM UNNEST(@shards) AS s"
+    report.rows_read = _count_raw(backend, plan)
+    backend.execute(
+        f"CREATE TABLE IF NOT EXISTS {SHARDS_TABLE} (shard STRING, staged_at TIMESTAMP)"
     )
-    if not backend.table_exists(SHARDS_TABLE):
-        statements.insert(
-            0, f"CREATE TABLE IF NOT EXISTS {SHARDS_TABLE} (shard STRING, staged_at TIMESTAMP)"
+    bookkeeping: list[str | exp.Expression] = [
+        f"DELETE FROM {SHARDS_TABLE} WHERE shard IN UNNEST(@shards)",
+        f"INSERT INTO {SHARDS_TABLE} (shard, staged_at) "
+        "SELECT s, CURRENT_TIMESTAMP() FROM UNNEST(@shards) AS s",
+    ]
+    params = {"dates": list(plan.dates), "shards": shard_rows}
+    if full_refresh or not backend.table_exists(STG_TABLE):
+        # One CREATE OR REPLACE is atomic on its own (and DDL may not run inside a BigQuery
+        # transaction). Should the bookkeeping below fail, the next run simply restages.
+        create = sqlmod.parse_one(_CREATE_STG)
+        create.set("expression", select)
+        backend.execute(create)
+        backend.atomic([f"DELETE FROM {SHARDS_TABLE} WHERE TRUE", *bookkeeping], params)
+        report.rows_staged = int(backend.scalar(f"SELECT COUNT(*) FROM {STG_TABLE}") or 0)
+    else:
+        backend.atomic(
+            [
+                f"DELETE FROM {STG_TABLE} WHERE shard_date IN UNNEST(@dates)",
+                exp.insert(select, STG_TABLE),
+                *bookkeeping,
+            ],
+            params,
         )
-    backend.atomic(statements, {"dates": list(plan.dates), "shards": shard_rows})
-    backend.execute(f"DROP TABLE IF EXISTS {_NEXT_TABLE}")
+        report.rows_staged = int(
+            backend.scalar(
+                f"SELECT COUNT(*) FROM {STG_TABLE} WHERE shard_date IN UNNEST(@dates)", params
+            )
+            or 0
+        )
     log.info(
         "staged %d events from %d daily + %d intraday shards (%d duplicates removed)",
         report.rows_staged, len(plan.daily), len(plan.intraday), report.duplicates_removed,

@@ -19,10 +19,14 @@ WITH flat AS (
           '|',
           IFNULL(CAST(batch_event_index AS STRING), ''),
           '|',
-          IFNULL(TO_JSON_STRING(event_params), '')
+          CASE
+            WHEN batch_page_id IS NULL AND batch_ordering_id IS NULL AND batch_event_index IS NULL
+            THEN IFNULL(TO_JSON_STRING(event_params), '')
+            ELSE ''
+          END
         )
       )
-    ) AS event_key,
+    ) AS event_key, /* The batch fields identify an event within its page load; only rows without them */ /* (older exports) fall back to the params, whose JSON costs more than the rest combined. */
     TIMESTAMP_MICROS(event_timestamp) AS event_ts,
     event_timestamp,
     PARSE_DATE('%Y%m%d', event_date) AS event_date,

@@ -1,8 +1,12 @@
 WITH flat AS (
   SELECT
     MD5(
-      COALESCE(user_pseudo_id, '') || '|' || COALESCE(user_id, '') || '|' || COALESCE(event_date, '') || '|' || COALESCE(event_name, '') || '|' || COALESCE(CAST(event_timestamp AS TEXT), '') || '|' || COALESCE(CAST(batch_page_id AS TEXT), '') || '|' || COALESCE(CAST(batch_ordering_id AS TEXT), '') || '|' || COALESCE(CAST(batch_event_index AS TEXT), '') || '|' || COALESCE(CAST(TO_JSON(event_params) AS TEXT), '')
-    ) AS event_key,
+      COALESCE(user_pseudo_id, '') || '|' || COALESCE(user_id, '') || '|' || COALESCE(event_date, '') || '|' || COALESCE(event_name, '') || '|' || COALESCE(CAST(event_timestamp AS TEXT), '') || '|' || COALESCE(CAST(batch_page_id AS TEXT), '') || '|' || COALESCE(CAST(batch_ordering_id AS TEXT), '') || '|' || COALESCE(CAST(batch_event_index AS TEXT), '') || '|' || CASE
+        WHEN batch_page_id IS NULL AND batch_ordering_id IS NULL AND batch_event_index IS NULL
+        THEN COALESCE(CAST(TO_JSON(event_params) AS TEXT), '')
+        ELSE ''
+      END
+    ) AS event_key, /* The batch fields identify an event within its page load; only rows without them */ /* (older exports) fall back to the params, whose JSON costs more than the rest combined. */
     MAKE_TIMESTAMP(event_timestamp) AS event_ts,
     event_timestamp,
     CAST(STRPTIME('1970 ' || event_date, '%Y ' || '%Y%m%d') AS DATE) AS event_date,
