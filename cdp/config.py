@@ -27,7 +27,8 @@ class DuckDBSettings(StrictModel):
     export_schema: str = "ga4"
     threads: int | None = None
     memory_limit: str | None = Field(
-        default=None, description="DuckDB buffer pool cap, e.g. '2GB' (DuckDB's default: 80% of RAM)"
+        default=None,
+        description="DuckDB buffer pool cap, e.g. '2GB' (DuckDB's default: 80% of RAM)",
     )
 
 
