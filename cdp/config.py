@@ -16,7 +16,7 @@ from pydantic import Field, field_validator
 
 from cdp.backends.base import Backend
 from cdp.salesforce.settings import SalesforceSettings
-from cdp.specs import StrictModel, load_yaml_model
+from cdp.specs import StrictModel, TimeZoneName, load_yaml_model
 
 DEFAULT_CONFIG = Path("cdp.yaml")
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
@@ -143,7 +143,7 @@ class Settings(StrictModel):
     crm: CrmSettings = Field(default_factory=CrmSettings)
     salesforce: SalesforceSettings = Field(default_factory=SalesforceSettings)
     specs_dir: str = "specs"
-    time_zone: str = "Asia/Seoul"
+    time_zone: TimeZoneName = "Asia/Seoul"
 
 
 def load_settings(path: Path | str | None = None) -> Settings:

@@ -3,14 +3,33 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 
 from cdp.errors import ConfigError
 
 M = TypeVar("M", bound=BaseModel)
+
+
+def zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as err:
+        raise ValueError(
+            f"unknown time zone {name!r} (expected an IANA name like Asia/Seoul)"
+        ) from err
+
+
+def _check_zone(name: str) -> str:
+    zone(name)
+    return name
+
+
+#: An IANA time zone name, checked when a spec or config is validated.
+TimeZoneName = Annotated[str, AfterValidator(_check_zone)]
 
 
 class StrictModel(BaseModel):

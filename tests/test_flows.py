@@ -41,3 +41,7 @@ def test_cli_bad_input_is_one_clean_line(tmp_path: Path) -> None:
     assert result.exit_code == 1 and "no GA4 export tables" in result.output
     result = runner.invoke(app, ["stage", "--config", str(config), "--start", "2024-13-01"])
     assert result.exit_code == 1 and "--start" in result.output
+    config.write_text(f"duckdb: {{path: {tmp_path / 'x.duckdb'}}}\ntime_zone: Asia/Seul\n")
+    result = runner.invoke(app, ["stage", "--config", str(config)])
+    assert result.exit_code == 1 and "cdp.yaml: time_zone" in result.output
+    assert "unknown time zone 'Asia/Seul'" in result.output

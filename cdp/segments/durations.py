@@ -10,12 +10,12 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 from sqlglot import exp
 
-from cdp.specs import StrictModel
+from cdp.specs import StrictModel, TimeZoneName, zone
 
 MICROS_PER_SECOND = 1_000_000
 _SHORT = re.compile(r"^\s*(\d+)\s*(d|h|m|days?|hours?|minutes?|min)\s*$", re.IGNORECASE)
@@ -64,27 +64,12 @@ class Duration(StrictModel):
         return "".join(parts)
 
 
-def zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as err:
-        raise ValueError(
-            f"unknown time zone {name!r} (expected an IANA name like Asia/Seoul)"
-        ) from err
-
-
 class DateRange(StrictModel):
     """Calendar dates, both inclusive, in `time_zone`."""
 
     start: date
     end: date
-    time_zone: str = "UTC"
-
-    @field_validator("time_zone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        zone(value)
-        return value
+    time_zone: TimeZoneName = "UTC"
 
     @model_validator(mode="after")
     def _ordered(self) -> DateRange:

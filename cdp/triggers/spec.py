@@ -23,10 +23,10 @@ from typing import Any, Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from cdp.audiences.spec import check_name
-from cdp.segments.durations import Duration, zone
+from cdp.segments.durations import Duration
 from cdp.segments.filters import EventFilter
 from cdp.segments.population import Population
-from cdp.specs import StrictModel
+from cdp.specs import StrictModel, TimeZoneName
 
 #: Columns of `trigger_firings` a context column may not shadow (cid and session_key are carried anyway).
 _RESERVED_CONTEXT = {"trigger", "uid", "start_event_key", "crm_record_id", "start_event_timestamp", "start_ts",
@@ -39,7 +39,7 @@ class QuietHours(StrictModel):
 
     start: str
     end: str
-    time_zone: str = "Asia/Seoul"
+    time_zone: TimeZoneName = "Asia/Seoul"
 
     @field_validator("start", "end", mode="before")
     @classmethod
@@ -48,12 +48,6 @@ class QuietHours(StrictModel):
             value = f"{value // 60:02d}:{value % 60:02d}"
         if not isinstance(value, str) or not _CLOCK.match(value):
             raise ValueError(f"expected a clock time HH:MM (got {value!r})")
-        return value
-
-    @field_validator("time_zone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        zone(value)
         return value
 
     @model_validator(mode="after")
@@ -138,10 +132,4 @@ class TriggerSettings(StrictModel):
     lookback: Duration = Field(default_factory=lambda: Duration(days=3))
     #: Most firings one person gets per local day across all triggers (None: no cap).
     daily_cap: int | None = Field(default=3, ge=1)
-    time_zone: str = "Asia/Seoul"
-
-    @field_validator("time_zone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        zone(value)
-        return value
+    time_zone: TimeZoneName = "Asia/Seoul"
