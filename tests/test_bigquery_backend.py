@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from cdp.backends.bigquery import BigQueryBackend
@@ -124,3 +126,24 @@ def test_shard_scan_prunes_with_table_suffix_literals() -> None:
     rendered = scan.sql(dialect="bigquery")
     assert "`events_*`" in rendered
     assert "_TABLE_SUFFIX BETWEEN '20240101' AND '20240102'" in rendered
+
+
+def test_duckdb_evaluates_timestamps_in_utc_like_bigquery(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    monkeypatch.setenv("TZ", "Asia/Seoul")
+    time.tzset()
+    try:
+        duck = DuckDBBackend()
+        # An event at 2024-05-01 23:30 UTC is not before 23:15 UTC, whatever the machine's zone.
+        micros = 1714606200 * 1_000_000
+        as_of = datetime(2024, 5, 1, 23, 15, tzinfo=UTC)
+        before = duck.scalar(
+            "SELECT TIMESTAMP_MICROS(@us) < @as_of", {"us": micros, "as_of": as_of}
+        )
+        assert before is False
+        day = duck.scalar("SELECT DATE(TIMESTAMP_MICROS(@us))", {"us": micros})
+        assert str(day) == "2024-05-01"
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()

@@ -44,6 +44,9 @@ class DuckDBBackend(Backend):
         except duckdb.Error as err:
             raise BackendError(f"cannot open DuckDB database {self.path}: {err}") from err
         self.export_schema = export_schema
+        # BigQuery evaluates TIMESTAMP functions in UTC; DuckDB would use the machine's zone
+        # (a laptop in Seoul would shift every DATE(event_ts) by nine hours).
+        self.con.execute("SET TimeZone = 'UTC'").complete()
         self.con.execute(f'CREATE SCHEMA IF NOT EXISTS "{export_schema}"').complete()
 
     # ---- naming -------------------------------------------------------------------------
