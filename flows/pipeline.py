@@ -11,8 +11,10 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from prefect import flow, get_run_logger, task
+from prefect import flow, get_run_logger, serve, task
 from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
+from prefect.deployments.runner import RunnerDeployment
 from prefect.tasks import exponential_backoff
 
 from cdp.config import Settings, load_settings, open_backend
@@ -105,12 +107,24 @@ def pipeline_flow(settings: Settings | None = None, run_id: str = "scheduled", f
             "segments": segments, "delivery": delivery}  # fmt: skip
 
 
+def scheduled_deployment(cron: str) -> RunnerDeployment:
+    """The pipeline on a schedule, one run at a time: a run still delivering when the next one
+    is due makes the newcomer cancel, so two runs never diff and send the same rows."""
+    return pipeline_flow.to_deployment(
+        name="cdp-pipeline",
+        cron=cron,
+        concurrency_limit=ConcurrencyLimitConfig(
+            limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW
+        ),
+    )
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--serve", action="store_true")
     parser.add_argument("--cron", default="*/15 * * * *")
     args = parser.parse_args()
     if args.serve:
-        pipeline_flow.serve(name="cdp-pipeline", cron=args.cron)
+        serve(scheduled_deployment(args.cron))
     else:
         pipeline_flow()

@@ -45,3 +45,18 @@ def test_cli_bad_input_is_one_clean_line(tmp_path: Path) -> None:
     result = runner.invoke(app, ["stage", "--config", str(config)])
     assert result.exit_code == 1 and "cdp.yaml: time_zone" in result.output
     assert "unknown time zone 'Asia/Seul'" in result.output
+
+
+def test_scheduled_deployment_runs_one_pipeline_at_a_time() -> None:
+    from prefect.client.schemas.objects import ConcurrencyLimitStrategy
+
+    from flows.pipeline import scheduled_deployment
+
+    deployment = scheduled_deployment("*/15 * * * *")
+    assert deployment.name == "cdp-pipeline"
+    [schedule] = deployment.schedules or []
+    assert schedule.schedule.cron == "*/15 * * * *"  # type: ignore[union-attr]
+    assert deployment.concurrency_limit == 1
+    options = deployment.concurrency_options
+    assert options is not None
+    assert options.collision_strategy == ConcurrencyLimitStrategy.CANCEL_NEW
