@@ -110,13 +110,15 @@ def pipeline_flow(settings: Settings | None = None, run_id: str = "scheduled", f
 def scheduled_deployment(cron: str) -> RunnerDeployment:
     """The pipeline on a schedule, one run at a time: a run still delivering when the next one
     is due makes the newcomer cancel, so two runs never diff and send the same rows."""
-    return pipeline_flow.to_deployment(
+    deployment = pipeline_flow.to_deployment(
         name="cdp-pipeline",
         cron=cron,
         concurrency_limit=ConcurrencyLimitConfig(
             limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW
         ),
     )
+    assert isinstance(deployment, RunnerDeployment)  # called synchronously: not a coroutine
+    return deployment
 
 
 if __name__ == "__main__":
