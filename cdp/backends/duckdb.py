@@ -183,8 +183,11 @@ def _drop_layout_hints(node: exp.Expression) -> exp.Expression | None:
 def _unnest_param_lookup(node: exp.Expression) -> exp.Expression:
     """Dialect hook: the GA4 idiom `(SELECT value.T FROM UNNEST(arr) WHERE key = 'k')`.
 
-    Transpiled as is it fails to bind in DuckDB; `list_filter(arr, p -> p.key = 'k')[1].value.T`
-    binds and was ~12x faster than an UNNEST subquery on 10M rows (design.md).
+    Transpiled as is it fails to bind in DuckDB. It becomes
+    `arr[LIST_POSITION(LIST_TRANSFORM(arr, p -> p.key), 'k')].value.T`: the first matching
+    entry, like the subquery. DuckDB computes the identical key list once per row for all
+    lookups (common subexpression elimination): ~1.8x faster than one `list_filter` per
+    param, which was itself ~12x faster than an UNNEST subquery on 10M rows (design.md).
     """
     if not isinstance(node, exp.Subquery):
         return node
@@ -205,17 +208,21 @@ def _unnest_param_lookup(node: exp.Expression) -> exp.Expression:
     if not isinstance(projected, exp.Column):
         return node
     path = [part.name for part in projected.parts]  # e.g. ['value', 'string_value']
-    array = unnest.expressions[0].copy()
-    lam = exp.Lambda(
-        this=exp.EQ(
-            this=exp.Dot(this=exp.to_identifier("p"), expression=exp.to_identifier("key")),
-            expression=condition.expression.copy(),
-        ),
-        expressions=[exp.to_identifier("p")],
+    array = unnest.expressions[0]
+    keys = exp.Anonymous(
+        this="LIST_TRANSFORM",
+        expressions=[
+            array.copy(),
+            exp.Lambda(
+                this=exp.Dot(this=exp.to_identifier("p"), expression=exp.to_identifier("key")),
+                expressions=[exp.to_identifier("p")],
+            ),
+        ],
     )
-    result: exp.Expression = exp.Bracket(
-        this=exp.ArrayFilter(this=array, expression=lam), expressions=[exp.Literal.number(0)]
-    )
+    position = exp.Anonymous(
+        this="LIST_POSITION", expressions=[keys, condition.expression.copy()]
+    )  # 1-based, NULL when absent: the index DuckDB lists take, so no offset is applied
+    result: exp.Expression = exp.Bracket(this=array.copy(), expressions=[position])
     for part in path:
         result = exp.Dot(this=result, expression=exp.to_identifier(part))
     if node.alias:

