@@ -194,13 +194,18 @@ def identity_build(
     config: ConfigOption = None,
     full_refresh: Annotated[bool, typer.Option(help="rebuild every table from stg_events")] = False,
 ) -> None:
-    """Stitch CIDs to UIDs (incremental from newly staged shards) and rebuild profiles."""
+    """Stitch CIDs to UIDs (incremental from newly staged shards) and rebuild profiles.
+
+    A CRM file or table named in config is (re)loaded first; a Salesforce CRM is landed by
+    `cdp run`'s CRM pull."""
     from cdp.config import load_settings, open_backend
-    from cdp.identity import build_identity, build_profiles
+    from cdp.identity import build_identity, build_profiles, load_crm
 
     settings = load_settings(config)
     with open_backend(settings) as backend:
         report = build_identity(backend, settings.identity, full_refresh=full_refresh)
+        if settings.crm.source != "salesforce":
+            load_crm(backend, settings.crm)
         profiles = build_profiles(backend, settings.crm)
     console.print(f"identity: {report.mode} ({report.reason}); {profiles.profiles:,} profiles, "
                   f"{profiles.matched:,} matched to CRM", highlight=False)  # fmt: skip
