@@ -194,6 +194,20 @@ def funnel(path: str) -> dict[str, Any]:
     }
 
 
+def _against_stitching(events: int, seconds: float) -> dict[str, Any]:
+    """The full identity build of about as many events (benchmarks/results/identity.json)."""
+    import json
+
+    path = Path(__file__).parent / "results" / "identity.json"
+    if not path.exists():
+        return {}
+    identity = json.loads(path.read_text())
+    if abs(identity.get("events", 0) - events) > 0.05 * events:
+        return {}
+    stitching = identity["full_build"]["seconds"]
+    return {"stitching_seconds": stitching, "segments_vs_stitching": round(seconds / stitching, 2)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--events", type=int, nargs="+", default=[1_000_000])
@@ -216,6 +230,10 @@ def main() -> None:
             print(
                 f"{n:>11,} events  {name:<10} {run[name]['seconds']:>8.2f}s  peak {run[name]['peak_rss_mib']:>8.1f} MiB"
             )
+        run["segments_seconds"] = round(
+            sum(run[k]["seconds"] for k in ("audiences", "triggers", "funnel")), 3
+        )
+        run.update(_against_stitching(n, run["segments_seconds"]))
         runs.append(run)
         if not args.keep:
             Path(path).unlink(missing_ok=True)
