@@ -70,8 +70,10 @@ class FaultMiddleware:
                 await asyncio.sleep(0.01)  # let uvicorn see the disconnect before we return
                 return
             if fault.kind == "status":
-                await self._respond(scope, send, fault)
+                # Logged before answering: once the client has the answer it may retry at once,
+                # and the log must keep the order the requests were served in.
                 self._log(scope, fault.status, label)
+                await self._respond(scope, send, fault)
                 return
         status = 0
 
