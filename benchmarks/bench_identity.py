@@ -1,101 +1,208 @@
-"""Identity stitching benchmark on synthetic `stg_events` (DuckDB, on disk).
+"""Identity stitching at scale: full build, one new day incremental, and peak memory.
 
-    .venv/bin/python benchmarks/bench_identity.py --events 10000000 --days 30
+    .venv/bin/python -m benchmarks.bench_identity --events 10000000 --days 30
+    .venv/bin/python -m benchmarks.bench_identity --events 2000000      # a quicker look
 
-Figures: full build time for N staged events; one new day added, incremental vs full rebuild;
-peak RSS of this process (DuckDB runs in-process). Written to benchmarks/results/identity.json.
+Data: a deterministic synthetic `stg_events` (the staged columns, ~1/30 of it per shard date)
+written to a DuckDB file under benchmarks/data/. Phases, each in its own process (so its peak
+RSS is its own): load `--days` days; a full build; a scan of the staged columns identity reads
+(a local floor); append ONE new day and run the incremental build; a full rebuild over the same
+data for comparison. The last two run `--repeat` times (each incremental on a copy of the state
+after the full build) and the median run is reported: the machine is shared and noisy.
+`incremental_vs_full` = incremental build / full rebuild (target < 0.1); `full_vs_staging_floor`
+compares the full build with the raw-export scan of benchmarks/results/staging.json (target 3x).
+Figures: benchmarks/results/identity.json.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import resource
+import shutil
 import sys
-import tempfile
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import polars as pl
-import pyarrow as pa
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import write_results
-from cdp.backends.duckdb import DuckDBBackend
-from cdp.config import IdentitySettings
-from cdp.identity import build_identity
+from benchmarks.common import measure, write_results
 
+DATA = Path(__file__).parent / "data"
 START = datetime(2024, 5, 1, tzinfo=UTC)
 DAY_US = 86_400 * 1_000_000
+# What identity reads of stg_events, scanned once: the cheapest any stitching could be.
+FLOOR_SQL = """
+SELECT COUNT(*), COUNT(DISTINCT cid), COUNT(DISTINCT uid), MAX(event_ts), MAX(event_key),
+       MAX(shard_date), COUNT(DISTINCT session_key)
+FROM stg_events
+"""
 
 
-def _uniform(index: pl.Expr, seed: int) -> pl.Expr:
-    """A deterministic pseudo-random float in [0, 1) per row (no numpy here)."""
-    return (index.hash(seed) % 1_000_000).cast(pl.Float64) / 1_000_000
+def shard_of(day: int) -> str:
+    return (START.date() + timedelta(days=day)).strftime("%Y%m%d")
 
 
-def synthetic_day(day: int, n: int, devices: int, offset: int) -> pa.Table:
-    """`n` events of one day. A day's devices are a skewed sample of all devices; owners
-    (~1.6 devices per person) are logged in on ~30% of events; ~3% of devices are shared by
-    two people; 3% of rows are consent-denied; 0.5% carry the junk UID 'undefined'."""
+def synthetic_day(day: int, n: int, devices: int, offset: int) -> Any:
+    """`n` staged events of shard date `day` (a pyarrow Table with the stg_events columns).
+
+    ~1/8 of all devices are active on a day, busy ones more than others; owners (~1.6 devices
+    per person) are logged in on ~30% of events; ~3% of devices are shared by two people; 3% of
+    rows are consent-denied (no CID); 0.5% carry the junk UID 'undefined'; 1% arrive late (their
+    event time is on the previous day).
+    """
+    import polars as pl
+    import pyarrow as pa
+
+    def uniform(index: pl.Expr, seed: int) -> pl.Expr:
+        """A deterministic pseudo-random float in [0, 1) per row."""
+        return (index.hash(seed) % 1_000_000).cast(pl.Float64) / 1_000_000
+
     i = pl.int_range(offset, offset + n, dtype=pl.Int64)
     start_us = int(START.timestamp() * 1_000_000) + day * DAY_US
     persons = max(1, devices * 5 // 8)
     frame = pl.select(
         key=i,
-        # ~1/8 of the devices are active on a given day, busy ones more than others.
         device=(
-            ((_uniform(i, 1) ** 2) * (devices // 8 + 1)).cast(pl.Int64).hash(day) % devices
+            ((uniform(i, 1) ** 2) * (devices // 8 + 1)).cast(pl.Int64).hash(day) % devices
         ).cast(pl.Int64),
-        ts=start_us + (_uniform(i, 2) * DAY_US).cast(pl.Int64),
-        logged=_uniform(i, 3) < 0.3,
-        denied=_uniform(i, 4) < 0.03,
-        junk=_uniform(i, 5) < 0.005,
-        second=_uniform(i, 6) < 0.5,
-        name=pl.when(_uniform(i, 7) < 0.7).then(pl.lit("page_view")).otherwise(pl.lit("scroll")),
+        ts=start_us
+        + (uniform(i, 2) * DAY_US).cast(pl.Int64)
+        - pl.when(uniform(i, 8) < 0.01).then(DAY_US).otherwise(0),
+        logged=uniform(i, 3) < 0.3,
+        denied=uniform(i, 4) < 0.03,
+        junk=uniform(i, 5) < 0.005,
+        second=uniform(i, 6) < 0.5,
+        kind=(uniform(i, 7) * 100).cast(pl.Int64),
     ).with_columns(
         person=pl.when((pl.col("device") % 33 == 0) & pl.col("second"))
         .then((pl.col("device") * 7 + 3) % persons)
         .otherwise(pl.col("device") * 5 // 8),
         session=pl.col("ts") // (1_800 * 1_000_000),
+        page=pl.col("kind") % 7,
     )
     cid = pl.when(~pl.col("denied")).then(pl.format("{}.1700000000", pl.col("device")))
+    path = pl.format("/models/m{}", pl.col("page"))
+    when = pl.from_epoch("ts", time_unit="us")
     out = frame.select(
         event_key=pl.col("key").cast(pl.String).str.zfill(12),
-        event_ts=pl.from_epoch("ts", time_unit="us").dt.replace_time_zone("UTC"),
+        event_ts=when.dt.replace_time_zone("UTC"),
         event_timestamp=pl.col("ts"),
-        event_date=pl.from_epoch("ts", time_unit="us").dt.date(),
-        shard_date=pl.lit(
-            (START.date().fromordinal(START.date().toordinal() + day)).strftime("%Y%m%d")
-        ),
+        event_date=when.dt.date(),
+        shard_date=pl.lit(shard_of(day)),
         is_provisional=pl.lit(False),
-        event_name=pl.col("name"),
+        event_name=pl.when(pl.col("kind") < 60)
+        .then(pl.lit("page_view"))
+        .when(pl.col("kind") < 85)
+        .then(pl.lit("scroll"))
+        .otherwise(pl.lit("user_engagement")),
         cid=cid,
         uid=pl.when(pl.col("junk"))
         .then(pl.lit("undefined"))
         .when(pl.col("logged"))
         .then(pl.format("U{}", pl.col("person"))),
-        ga_session_id=pl.col("session"),
+        ga_session_id=pl.when(~pl.col("denied")).then(pl.col("session")),
+        ga_session_number=pl.when(~pl.col("denied")).then(pl.col("kind") % 5 + 1),
+        page_location=pl.format("https://www.example.com{}", path),
+        page_title=pl.format("Model {}", pl.col("page")),
+        page_referrer=pl.lit("https://www.google.com/"),
+        engagement_time_msec=pl.col("key") % 5000,
+        analytics_storage=pl.when(pl.col("denied")).then(pl.lit("No")).otherwise(pl.lit("Yes")),
+        ads_storage=pl.when(pl.col("denied")).then(pl.lit("No")).otherwise(pl.lit("Yes")),
+        device_category=pl.when(pl.col("device") % 3 == 0)
+        .then(pl.lit("desktop"))
+        .otherwise(pl.lit("mobile")),
+        country=pl.lit("South Korea"),
+        city=pl.when(pl.col("device") % 2 == 0).then(pl.lit("Seoul")).otherwise(pl.lit("Busan")),
+        platform=pl.lit("WEB"),
+        traffic_source=pl.lit("google"),
+        traffic_medium=pl.lit("organic"),
+        traffic_campaign=pl.lit("(organic)"),
         session_key=pl.format("{}.{}", cid, pl.col("session")),
-        page_path=pl.lit("/"),
-    )
-    return out.to_arrow().cast(
-        pa.schema(
-            [
-                f.with_type(pa.string())
-                if pa.types.is_string_view(f.type) or pa.types.is_large_string(f.type)
-                else f
-                for f in out.to_arrow().schema
-            ]
-        )
-    )
+        page_path=path,
+    ).to_arrow()
+    plain = [
+        f.with_type(pa.string()) if pa.types.is_string_view(f.type) or pa.types.is_large_string(f.type)
+        else f
+        for f in out.schema
+    ]  # fmt: skip
+    return out.cast(pa.schema(plain))
 
 
-def rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+def _backend(path: str, memory_limit: str | None, threads: int | None) -> Any:
+    from cdp.backends.duckdb import DuckDBBackend
+
+    return DuckDBBackend(path, memory_limit=memory_limit, threads=threads)
+
+
+def _report(report: Any) -> dict[str, Any]:
+    return {
+        "mode": report.mode,
+        "build_seconds": round(report.seconds, 3),
+        "cids_recomputed": report.cids_recomputed,
+        "events_recomputed": report.events_recomputed,
+        "links": report.links,
+        "uids": report.uids,
+        "suspicious_uids": report.suspicious_uids,
+        "shared_devices": report.shared_devices,
+        "junk_events": report.junk_events,
+    }
+
+
+def load(path: str, per_day: int, days: int, devices: int, memory_limit: str | None,
+         threads: int | None) -> dict[str, Any]:  # fmt: skip
+    with _backend(path, memory_limit, threads) as backend:
+        for day in range(days):
+            data = synthetic_day(day, per_day, devices, day * per_day)
+            backend.load_arrow("stg_events", data, mode="replace" if day == 0 else "append")
+        rows = int(backend.scalar("SELECT COUNT(*) FROM stg_events") or 0)
+    return {"staged_events": rows}
+
+
+def full_build(path: str, memory_limit: str | None, threads: int | None) -> dict[str, Any]:
+    from cdp.config import IdentitySettings
+    from cdp.identity import build_identity
+
+    with _backend(path, memory_limit, threads) as backend:
+        report = build_identity(backend, IdentitySettings(), full_refresh=True)
+    return _report(report)
+
+
+def floor_scan(path: str, memory_limit: str | None, threads: int | None) -> dict[str, Any]:
+    with _backend(path, memory_limit, threads) as backend:
+        started = time.perf_counter()
+        backend.query(FLOOR_SQL)
+        return {"scan_seconds": round(time.perf_counter() - started, 3)}
+
+
+def new_day(path: str, day: int, per_day: int, devices: int, memory_limit: str | None,
+            threads: int | None) -> dict[str, Any]:  # fmt: skip
+    """Stage one more shard date, as staging would (append), then run identity incrementally."""
+    from cdp.config import IdentitySettings
+    from cdp.identity import build_identity
+
+    with _backend(path, memory_limit, threads) as backend:
+        started = time.perf_counter()
+        backend.load_arrow("stg_events", synthetic_day(day, per_day, devices, day * per_day))
+        append = time.perf_counter() - started
+        report = build_identity(backend, IdentitySettings(), changed_dates=[shard_of(day)])
+    return {"new_day_events": per_day, "append_seconds": round(append, 3), **_report(report)}
+
+
+def _vs_staging_floor(seconds: float, events: int) -> float | None:
+    """Full build / the staging benchmark's raw-export scan at the same size, if it was run."""
+    staging = Path(__file__).parent / "results" / "staging.json"
+    if not staging.exists():
+        return None
+    runs = json.loads(staging.read_text(encoding="utf-8")).get("runs", [])
+    floors = [r["floor_scan"]["seconds"] for r in runs if r.get("target_events") == events]
+    return round(seconds / floors[-1], 2) if floors else None
+
+
+def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run with the median build time (the lower middle one for an even count)."""
+    return sorted(runs, key=lambda r: r["build_seconds"])[(len(runs) - 1) // 2]
 
 
 def main() -> None:
@@ -105,47 +212,76 @@ def main() -> None:
     parser.add_argument(
         "--events", type=int, default=10_000_000, help="staged events before the new day"
     )
-    parser.add_argument("--days", type=int, default=30)
-    parser.add_argument("--threads", type=int, default=None)
-    args = parser.parse_args()
+    parser.add_argument("--days", type=int, default=30, help="shard dates they span")
+    parser.add_argument("--memory-limit", default=None, help="DuckDB memory_limit per phase")
+    parser.add_argument("--threads", type=int, default=None, help="DuckDB threads (default: all)")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="runs of the incremental and of the full rebuild (median reported)",
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the DuckDB files afterwards")
+    args = parser.parse_args()  # fmt: skip
 
     per_day = args.events // args.days
     devices = max(10, args.events // 40)
-    settings = IdentitySettings()
-    figures: dict[str, Any] = {"events": per_day * args.days, "days": args.days, "devices": devices}
-    with tempfile.TemporaryDirectory() as tmp:
-        backend = DuckDBBackend(Path(tmp) / "bench.duckdb", threads=args.threads)
-        t0 = time.perf_counter()
-        for day in range(args.days):
-            backend.load_arrow("stg_events", synthetic_day(day, per_day, devices, day * per_day),
-                               mode="replace" if day == 0 else "append")  # fmt: skip
-        figures["load_seconds"] = round(time.perf_counter() - t0, 2)
+    DATA.mkdir(parents=True, exist_ok=True)
+    path = str(DATA / f"identity_{args.events}.duckdb")
+    base = str(DATA / f"identity_{args.events}.base.duckdb")  # the state after the full build
+    for stale in (path, base):
+        Path(stale).unlink(missing_ok=True)
+        Path(stale + ".wal").unlink(missing_ok=True)
+    engine = (args.memory_limit, args.threads)
 
-        report = build_identity(backend, settings, full_refresh=True)
-        figures["full_build_seconds"] = round(report.seconds, 2)
-        figures["full_build_events_per_second"] = round(figures["events"] / report.seconds)
-        figures["links"], figures["shared_devices"] = report.links, report.shared_devices
-        figures["suspicious_uids"], figures["junk_events"] = (
-            report.suspicious_uids,
-            report.junk_events,
-        )
+    loaded = measure(load, path, per_day, args.days, devices, *engine)
+    print("load", loaded, flush=True)
+    full = measure(full_build, path, *engine)
+    print("full build", full, flush=True)
+    floor = measure(floor_scan, path, *engine)
+    print("floor scan", floor, flush=True)
+    shutil.copyfile(path, base)
+    incrementals = []
+    for _ in range(max(1, args.repeat)):  # each on a copy of the state after the full build
+        shutil.copyfile(base, path)
+        incrementals.append(measure(new_day, path, args.days, per_day, devices, *engine))
+        print("new day, incremental", incrementals[-1], flush=True)
+    rebuilds = []
+    for _ in range(max(1, args.repeat)):
+        rebuilds.append(measure(full_build, path, *engine))
+        print("full rebuild after the new day", rebuilds[-1], flush=True)
+    if not args.keep:
+        for done in (path, base):
+            Path(done).unlink(missing_ok=True)
+    incremental, rebuild = _median(incrementals), _median(rebuilds)
 
-        new_day = synthetic_day(args.days, per_day, devices, args.days * per_day)
-        backend.load_arrow("stg_events", new_day, mode="append")
-        shard = new_day.column("shard_date")[0].as_py()
-        inc = build_identity(backend, settings, changed_dates=[shard])
-        figures["new_day_events"] = per_day
-        figures["incremental_seconds"] = round(inc.seconds, 2)
-        figures["incremental_cids_recomputed"] = inc.cids_recomputed
-        figures["incremental_events_recomputed"] = inc.events_recomputed
-        full = build_identity(backend, settings, full_refresh=True)
-        figures["full_rebuild_after_new_day_seconds"] = round(full.seconds, 2)
-        figures["peak_rss_mib"] = round(rss_mib(), 1)
-        backend.close()
-
-    path = write_results("identity", figures)
+    figures = {
+        "events": per_day * args.days,
+        "days": args.days,
+        "devices": devices,
+        "first_date": START.date().isoformat(),
+        "new_date": (START.date() + timedelta(days=args.days)).isoformat(),
+        "memory_limit": args.memory_limit,
+        "threads": args.threads,
+        "load": loaded,
+        "full_build": full,
+        "floor_scan": floor,
+        "incremental_new_day": incremental,
+        "incremental_build_seconds_runs": [r["build_seconds"] for r in incrementals],
+        "full_rebuild_after_new_day": rebuild,
+        "full_rebuild_build_seconds_runs": [r["build_seconds"] for r in rebuilds],
+        "full_build_events_per_second": round(loaded["staged_events"] / full["build_seconds"]),
+        "full_vs_floor": round(full["build_seconds"] / max(floor["scan_seconds"], 1e-9), 2),
+        "full_vs_staging_floor": _vs_staging_floor(full["build_seconds"], args.events),
+        "incremental_vs_full": round(
+            incremental["build_seconds"] / max(rebuild["build_seconds"], 1e-9), 3
+        ),
+        "peak_rss_mib": max(p["peak_rss_mib"] for p in (full, *incrementals, *rebuilds)),
+        "note": "each phase in its own process; DuckDB file on local disk; shared 2-core machine",
+    }  # fmt: skip
+    out = write_results("identity", figures)
     print(json.dumps(figures, indent=2))
-    print(f"written to {path}")
+    print(f"written to {out}")
 
 
 if __name__ == "__main__":

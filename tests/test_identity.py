@@ -196,6 +196,41 @@ def test_late_login_recomputes_backfill_of_old_days_incrementally(duck: DuckDBBa
         assert snapshot(full) == snapshot(duck)
 
 
+def test_incremental_recomputes_a_cid_from_its_earliest_changed_event_on(
+    duck: DuckDBBackend,
+) -> None:
+    ident = IdentitySettings()
+    day1 = [ev("a", 0, "C1", "alice"), ev("b", 1, "C1"), ev("c", 20, "C1"),
+            ev("h", 0, "C2", "dave"), ev("i", 2, "C2"), ev("k", 5, "C2")]  # fmt: skip
+    # Day 2 brings late events (staged under 20240302, timed on day 1): the cut of C1 is g (10h),
+    # that of C2 is j, which ties with i at 2h but sorts after it on the key.
+    day2 = [ev("g", 10, "C1", "carol", lag=1), ev("d", 30, "C1"), ev("e", 31, "C1", "bob"),
+            ev("f", 32, "C1"), ev("j", 2, "C2", "erin", lag=1)]  # fmt: skip
+    restage(duck, day1, ["20240301"])
+    assert build_identity(duck, ident).mode == "full"
+    restage(duck, day1 + day2, ["20240302"])
+    report = build_identity(duck, ident, changed_dates=["20240302"])
+    # Only the suffixes are recomputed: g c d e f on C1, j k on C2 (a, b, h, i stay as they are).
+    assert (report.mode, report.cids_recomputed, report.events_recomputed) == ("incremental", 2, 7)
+    labels = {x["event_key"]: (x["stitched_uid"], x["attribution"]) for x in duck.query(
+        "SELECT event_key, stitched_uid, attribution FROM stitched_events").to_pylist()}  # fmt: skip
+    assert labels["c"] == ("carol", r.AFTER_LOGOUT) and labels["i"] == ("dave", r.AFTER_LOGOUT)
+    assert labels["k"] == ("erin", r.AFTER_LOGOUT)
+    intervals = duck.query("SELECT cid, uid, interval_no, valid_from_key, valid_to_key "
+                           "FROM identity_map ORDER BY cid, interval_no").to_pylist()  # fmt: skip
+    assert [tuple(x.values()) for x in intervals] == [
+        ("C1", "alice", 1, "a", "g"),
+        ("C1", "carol", 2, "g", "e"),
+        ("C1", "bob", 3, "e", None),
+        ("C2", "dave", 1, "h", "j"),
+        ("C2", "erin", 2, "j", None),
+    ]
+    with DuckDBBackend() as full:
+        full.load_arrow("stg_events", stg_table(day1 + day2), mode="replace")
+        build_identity(full, ident, full_refresh=True)
+        assert snapshot(full) == snapshot(duck)
+
+
 def test_run_modes(duck: DuckDBBackend) -> None:
     rows = [ev("a", 0, "C1", "u"), ev("b", 30, "C1")]
     duck.load_arrow("stg_events", stg_table(rows), mode="replace")
@@ -209,9 +244,7 @@ def test_run_modes(duck: DuckDBBackend) -> None:
         build_identity(duck, changed, changed_dates=["20240302"]).reason
         == "identity settings changed"
     )
-    assert not any(
-        duck.table_exists(name) for name in ("identity__scope", "identity__stitched_new")
-    )
+    assert not any(duck.table_exists(name) for name in ("identity__scope", "identity__labels"))
 
 
 def test_changed_dates_come_from_stg_shards(duck: DuckDBBackend) -> None:

@@ -16,10 +16,17 @@ are never stitched to anyone; with `include_consent_denied` a row keeps its own 
 `identity_map` holds the same decision as intervals: a new interval starts at each login whose
 UID differs from the previous login's; the first starts at the CID's first event (backfill).
 Bounds are (timestamp, event_key) pairs, half-open, so the map is a function even at ties.
+
+Both come from one pass over the CIDs' events in that order (`labels_select`, narrow columns
+only), which works on a whole history (full rebuild) or on a suffix of it (incremental run: the
+columns `carry_uid`, `carry_first` and `kept` stand for the events before the suffix). The
+decisions then join back to the staged rows by (cid, event_key, shard_date), which identifies a
+staged event (staging deduplicates on event_key), so no wide row is ever sorted.
 """
 
 from __future__ import annotations
 
+from cdp.config import IdentitySettings
 from cdp.identity.rules import (
     ACTIVE,
     AFTER_LOGOUT,
@@ -31,60 +38,22 @@ from cdp.identity.rules import (
     SHARED_DEVICE,
     SUSPICIOUS,
     SUSPICIOUS_UID,
+    clean_uid_sql,
 )
+from cdp.identity.tables import STG_EVENTS
 
 _ORDER = "ORDER BY event_ts, event_key"
-_HELPERS = "clean_uid, prev_uid, first_uid, own_suspicious, cand_suspicious, is_shared"
 
-
-def stitched_select(src: str, flags: str, devices: str) -> str:
-    """All `stg_events` columns + `stitched_uid` + `attribution`, for the events in `src`."""
-    return f"""
-WITH {src},
-ordered AS (
-  SELECT
-    *,
-    LAST_VALUE(clean_uid IGNORE NULLS) OVER (
-      PARTITION BY cid {_ORDER} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS prev_uid,
-    FIRST_VALUE(clean_uid IGNORE NULLS) OVER (
-      PARTITION BY cid {_ORDER} ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS first_uid
-  FROM src
-  WHERE cid IS NOT NULL
-),
-device_events AS (
-  SELECT
-    o.*,
-    COALESCE(own.is_suspicious, FALSE) AS own_suspicious,
-    COALESCE(cand.is_suspicious, FALSE) AS cand_suspicious,
-    COALESCE(d.is_shared, FALSE) AS is_shared
-  FROM ordered AS o
-  LEFT JOIN {flags} AS own ON own.uid = o.clean_uid
-  LEFT JOIN {flags} AS cand ON cand.uid = COALESCE(o.prev_uid, o.first_uid)
-  LEFT JOIN {devices} AS d ON d.cid = o.cid
-),
-consent_events AS (
-  SELECT
-    s.*,
-    CAST(NULL AS STRING) AS prev_uid,
-    CAST(NULL AS STRING) AS first_uid,
-    COALESCE(f.is_suspicious, FALSE) AS own_suspicious,
-    FALSE AS cand_suspicious,
-    FALSE AS is_shared
-  FROM src AS s
-  LEFT JOIN {flags} AS f ON f.uid = s.clean_uid
-  WHERE s.cid IS NULL
-)
-SELECT
-  * EXCEPT ({_HELPERS}),
-  CASE
+# The decision for an event on a CID, from the helper columns of `device_events`.
+_STITCHED_UID = """CASE
     WHEN clean_uid IS NOT NULL AND NOT own_suspicious THEN clean_uid
     WHEN clean_uid IS NOT NULL AND @keep_suspicious_logins THEN clean_uid
     WHEN clean_uid IS NOT NULL THEN NULL
     WHEN first_uid IS NULL OR cand_suspicious THEN NULL
     WHEN is_shared AND NOT @attribute_shared_devices THEN NULL
     ELSE COALESCE(prev_uid, first_uid)
-  END AS stitched_uid,
-  CASE
+  END"""
+_ATTRIBUTION = f"""CASE
     WHEN clean_uid IS NOT NULL AND own_suspicious THEN '{SUSPICIOUS_UID}'
     WHEN clean_uid IS NOT NULL THEN '{LOGIN}'
     WHEN first_uid IS NULL THEN '{NONE}'
@@ -92,33 +61,124 @@ SELECT
     WHEN is_shared AND NOT @attribute_shared_devices THEN '{SHARED_DEVICE}'
     WHEN prev_uid IS NULL THEN '{BACKFILL}'
     ELSE '{AFTER_LOGOUT}'
-  END AS attribution
-FROM device_events
-UNION ALL
+  END"""
+
+# The columns `labels_select` yields, in order (scratch tables built from it rely on them).
+LABEL_COLUMNS = (
+    "cid, event_ts, event_key, shard_date, clean_uid, prev_login, is_first, kept, "
+    "stitched_uid, attribution"
+)
+
+
+def consent_uid(clean_uid: str, own_suspicious: str) -> str:
+    """The stitched_uid of a consent-denied row: its own valid UID, if the settings allow."""
+    return (
+        f"CASE WHEN @include_consent_denied AND {clean_uid} IS NOT NULL "
+        f"AND (NOT {own_suspicious} OR @keep_suspicious_logins) THEN {clean_uid} END"
+    )
+
+
+def at_or_after(ts: str, key: str, cut_ts: str, cut_key: str) -> str:
+    """Position (ts, key) is at or after (cut_ts, cut_key) in the event order of a CID."""
+    return f"({ts} > {cut_ts} OR ({ts} = {cut_ts} AND {key} >= {cut_key}))"
+
+
+def labels_select(src: str, flags: str, devices: str) -> str:
+    """Per event of a CID: `stitched_uid`, `attribution`, and what `map_select` reads.
+
+    `src` holds, per CID, its events from some point on (all of them on a full rebuild) with cid,
+    event_ts, event_key, shard_date, clean_uid, and what precedes that point: `carry_uid` (the
+    last UID before it), `carry_first` (the CID's first UID) -- both NULL for a whole history --
+    and `kept` (the map intervals starting before it). `prev_login` is the last UID strictly
+    before the event; `is_first` marks the first event in `src`.
+    """
+    window = f"PARTITION BY cid {_ORDER} ROWS BETWEEN UNBOUNDED PRECEDING AND"
+    return f"""
+WITH {src},
+ordered AS (
+  SELECT
+    *,
+    COALESCE(
+      LAST_VALUE(clean_uid IGNORE NULLS) OVER ({window} 1 PRECEDING), carry_uid) AS prev_login,
+    COALESCE(
+      carry_first,
+      FIRST_VALUE(clean_uid IGNORE NULLS) OVER ({window} UNBOUNDED FOLLOWING)) AS first_uid,
+    ROW_NUMBER() OVER (PARTITION BY cid {_ORDER}) = 1 AS is_first
+  FROM src
+),
+device_events AS (
+  SELECT
+    o.*,
+    COALESCE(own.is_suspicious, FALSE) AS own_suspicious,
+    COALESCE(cand.is_suspicious, FALSE) AS cand_suspicious,
+    COALESCE(d.is_shared, FALSE) AS is_shared
+  FROM (SELECT *, COALESCE(clean_uid, prev_login) AS prev_uid FROM ordered) AS o
+  LEFT JOIN {flags} AS own ON own.uid = o.clean_uid
+  LEFT JOIN {flags} AS cand ON cand.uid = COALESCE(o.prev_uid, o.first_uid)
+  LEFT JOIN {devices} AS d ON d.cid = o.cid
+)
 SELECT
-  * EXCEPT ({_HELPERS}),
-  CASE
-    WHEN @include_consent_denied AND clean_uid IS NOT NULL
-      AND (NOT own_suspicious OR @keep_suspicious_logins) THEN clean_uid
-  END AS stitched_uid,
-  '{CONSENT_DENIED}' AS attribution
-FROM consent_events
+  {LABEL_COLUMNS.replace(", stitched_uid, attribution", "")},
+  {_STITCHED_UID} AS stitched_uid,
+  {_ATTRIBUTION} AS attribution
+FROM device_events
 """
 
 
-def map_select(src: str, flags: str, devices: str) -> str:
-    """Intervals per CID: (cid, uid, interval_no, valid_from[_key], valid_to[_key], status)."""
+def stitched_select(src: str, labels: str, flags: str) -> str:
+    """All `stg_events` columns + `stitched_uid` + `attribution`, for the rows in `src`.
+
+    `src`: staged rows with `clean_uid`; `labels`: the decisions for those with a CID. A
+    consent-denied row (no CID) is decided here: it depends only on its own UID's flag.
+    """
+    own = "COALESCE(f.is_suspicious, FALSE)"
     return f"""
-WITH {src},
-device_events AS (
-  SELECT cid, event_ts, event_key, clean_uid FROM src WHERE cid IS NOT NULL
+WITH {src}
+SELECT
+  s.* EXCEPT (clean_uid),
+  IF(s.cid IS NULL, {consent_uid("s.clean_uid", own)}, l.stitched_uid) AS stitched_uid,
+  IF(s.cid IS NULL, '{CONSENT_DENIED}', l.attribution) AS attribution
+FROM src AS s
+LEFT JOIN {labels} AS l
+  ON l.cid = s.cid AND l.event_key = s.event_key AND l.shard_date = s.shard_date
+LEFT JOIN {flags} AS f ON f.uid = s.clean_uid AND s.cid IS NULL
+"""
+
+
+def map_select(labels: str, flags: str, devices: str) -> str:
+    """Intervals per CID from `labels` (see `labels_select`), numbered on from `kept`.
+
+    A login starts an interval when its UID differs from the last one before it (`prev_login`),
+    so an incremental run yields only the intervals that start in the suffix it recomputed.
+    """
+    return _intervals(
+        f"""
+starts AS (
+  SELECT
+    cid,
+    clean_uid AS uid,
+    event_ts,
+    event_key,
+    kept + ROW_NUMBER() OVER (PARTITION BY cid {_ORDER}) AS interval_no
+  FROM {labels}
+  WHERE clean_uid IS NOT NULL AND (prev_login IS NULL OR prev_login != clean_uid)
 ),
 first_events AS (
-  SELECT cid, event_ts AS first_ts, event_key AS first_key
-  FROM device_events
-  WHERE TRUE
-  QUALIFY ROW_NUMBER() OVER (PARTITION BY cid {_ORDER}) = 1
-),
+  SELECT cid, event_ts AS first_ts, event_key AS first_key FROM {labels} WHERE is_first
+)""",
+        flags,
+        devices,
+    )
+
+
+def map_full_select(settings: IdentitySettings, flags: str, devices: str) -> str:
+    """The same intervals for every CID, straight from `stg_events` (a full rebuild).
+
+    Only the login events are ordered; each CID's first event is found by aggregation.
+    """
+    clean = clean_uid_sql(settings)
+    return _intervals(
+        f"""
 logins AS (
   SELECT
     cid,
@@ -126,7 +186,11 @@ logins AS (
     event_ts,
     event_key,
     LAG(clean_uid) OVER (PARTITION BY cid {_ORDER}) AS prev_uid
-  FROM device_events
+  FROM (
+    SELECT cid, event_ts, event_key, {clean} AS clean_uid
+    FROM {STG_EVENTS}
+    WHERE cid IS NOT NULL AND uid IS NOT NULL
+  )
   WHERE clean_uid IS NOT NULL
 ),
 starts AS (
@@ -138,7 +202,25 @@ starts AS (
     ROW_NUMBER() OVER (PARTITION BY cid {_ORDER}) AS interval_no
   FROM logins
   WHERE prev_uid IS NULL OR prev_uid != uid
-)
+),
+first_ts AS (
+  SELECT cid, MIN(event_ts) AS first_ts FROM {STG_EVENTS} WHERE cid IS NOT NULL GROUP BY cid
+),
+first_events AS (
+  SELECT e.cid, f.first_ts, MIN(e.event_key) AS first_key
+  FROM {STG_EVENTS} AS e
+  JOIN first_ts AS f ON f.cid = e.cid AND f.first_ts = e.event_ts
+  GROUP BY e.cid, f.first_ts
+)""",
+        flags,
+        devices,
+    )
+
+
+def _intervals(ctes: str, flags: str, devices: str) -> str:
+    """`ctes` define `starts` (cid, uid, event_ts, event_key, interval_no) and `first_events`."""
+    return f"""
+WITH {ctes.strip()}
 SELECT
   s.cid,
   s.uid,

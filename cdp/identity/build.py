@@ -1,7 +1,8 @@
 """`build_identity`: links, flags, devices, the map and per-event attribution, full or incremental.
 
-An incremental run touches only the CIDs whose inputs changed and yields exactly what a full
-rebuild yields (see `plan` for the algorithm; `tests/test_identity_properties.py` checks it).
+An incremental run recomputes only the CIDs whose inputs changed, from their earliest change on,
+and yields exactly what a full rebuild yields (see `plan` for the algorithm;
+`tests/test_identity_properties.py` checks it).
 Which shard dates changed comes from the caller or from `stg_shards.staged_at` since the last run.
 A change of the identity settings, a missing output or `full_refresh` forces a full rebuild.
 """
@@ -95,13 +96,14 @@ def build_identity(
             mode="incremental", reason="changed shard dates", changed_dates=dates
         )
         run_params = {**values, "changed_dates": dates}
+        empty: dict[str, bool] = {}
         for statement in plan.incremental_prepare(settings):
-            backend.execute(statement.sql, run_params)
+            if not _skip(backend, statement, empty):
+                backend.execute(statement.sql, run_params)
         report.cids_recomputed = int(backend.scalar(f"SELECT COUNT(*) FROM {t.SCOPE}") or 0)
-        report.events_recomputed = int(
-            backend.scalar(f"SELECT COUNT(*) FROM {t.STITCHED_NEW}") or 0
-        )
-        swap = [s.sql for s in plan.incremental_swap()] + plan.STATE_WRITE_SQL
+        report.events_recomputed = int(backend.scalar(f"SELECT COUNT(*) FROM {t.LABELS}") or 0)
+        swap = [s.sql for s in plan.incremental_swap(settings) if not _skip(backend, s, empty)]
+        swap += plan.STATE_WRITE_SQL
         backend.atomic(swap, {**run_params, **state_params, "mode": "incremental"})
     for scratch in t.SCRATCH:
         backend.execute(f"DROP TABLE IF EXISTS {scratch}")
@@ -114,6 +116,16 @@ def build_identity(
         report.suspicious_uids, report.shared_devices, report.junk_events,
     )  # fmt: skip
     return report
+
+
+def _skip(backend: Backend, statement: plan.Statement, empty: dict[str, bool]) -> bool:
+    """Whether `statement` can be skipped: the scratch table it depends on has no row."""
+    table = statement.unless_empty
+    if table is None:
+        return False
+    if table not in empty:
+        empty[table] = backend.scalar(f"SELECT COUNT(*) FROM {table}") == 0
+    return empty[table]
 
 
 def _full_reason(backend: Backend, fingerprint: str, requested: bool) -> str | None:

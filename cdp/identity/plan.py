@@ -1,20 +1,36 @@
 """The statements of a full rebuild and of an incremental run, named for golden snapshots.
 
-Full rebuild: each output is created from `stg_events` (CREATE OR REPLACE ... AS SELECT).
+Full rebuild: each output is created from `stg_events` (CREATE OR REPLACE ... AS SELECT). The
+attribution is decided on narrow columns (`labels_select`) and joined back to the staged rows, so
+no wide row is sorted; the map orders only the login events.
 
-Incremental run over the restaged shard dates @changed_dates (staging replaces whole dates):
+Incremental run over the restaged shard dates @changed_dates (staging replaces whole dates). Its
+cost follows the changed events, not the history: it reads the history of the CIDs they touch
+through narrow columns only, rewrites no output row that does not change, and recomputes an
+event's attribution only from its CID's *cut* (the earliest event on a changed date, old or new).
 
-1. SCOPE0  = CIDs with an event in a changed date, before (stitched_events) or after (stg_events).
-   Only their links can change; their attribution must be recomputed from their whole history
-   (backfill makes an event depend on the CID's first login, however far in the future).
-2. LINKS_NEW = links of SCOPE0 from their whole history; FLAGS_NEW from the merged links.
-3. CHANGED_UIDS = UIDs whose suspicious status flipped; SCOPE = SCOPE0 + every CID linked to one
-   (their devices' shared status and their events' attribution depend on it).
-4. DEVICES_NEW, STITCHED_NEW, MAP_NEW, JUNK_NEW for the scope; then one transaction swaps the
-   scoped rows of every output. The result equals a full rebuild (property-tested).
-
-Scratch tables are ordinary product tables (`identity__*`): BigQuery transactions cannot create
-permanent tables, so the scratch work happens before the transaction, which only runs DML.
+1. SCOPE0 = CIDs with an event on a changed date, before (stitched_events) or after (stg_events),
+   with that cut. Only their links can change.
+2. LINKS_NEW = the links of SCOPE0 from their whole history (login events only); FLAGS_NEW = the
+   flags of the UIDs on those links, before or after (`_AFFECTED_UIDS`).
+3. CHANGED_UIDS = UIDs whose suspicious status flipped; DEVICES_NEW for SCOPE0 + every CID linked
+   to one (their shared status and their events' attribution depend on it).
+4. SCOPE: how much of each of those CIDs to recompute. Events before the cut are unchanged, and
+   so is their attribution when (a) the CID had a login strictly before the cut, (b) none of its
+   UIDs flipped and (c) its shared status stayed. Then only the suffix from the cut is
+   recomputed, from what precedes it, read from the old `identity_map`: the last UID before the
+   cut (`carry_uid`), the CID's first UID (`first_uid`), the intervals starting before the cut
+   (`kept`, which stay) and the last of them (whose end may move). Otherwise (`whole`) the CID's
+   whole history is recomputed.
+5. LABELS (those events, narrow, with their attribution), MAP_NEW (the intervals starting in the
+   suffix), RELABELED (the full rows, on other dates, whose attribution changed: events of the
+   suffixes and of `whole` CIDs; consent-denied rows whose own UID flipped).
+6. One transaction (DML only: BigQuery transactions cannot create permanent tables) applies it:
+   outputs keyed by CID or UID get DELETE + INSERT of the scoped keys; `stitched_events` gets the
+   restaged dates' rows deleted and re-inserted from `stg_events` with their LABELS, and the
+   RELABELED rows replaced. (DELETE + INSERT rather than UPDATE: on DuckDB an UPDATE of rows
+   spread over the table costs more, its commit rewriting whole columns.) The result equals a
+   full rebuild (property-tested in `tests/test_identity_properties.py`).
 """
 
 from __future__ import annotations
@@ -24,7 +40,14 @@ from dataclasses import dataclass
 from cdp.config import IdentitySettings
 from cdp.identity import source
 from cdp.identity import tables as t
-from cdp.identity.attribution import map_select, stitched_select
+from cdp.identity.attribution import (
+    at_or_after,
+    consent_uid,
+    labels_select,
+    map_full_select,
+    map_select,
+    stitched_select,
+)
 from cdp.identity.links import devices_select, flags_select, junk_select, links_select
 
 # Storage layout (BigQuery only; DuckDB drops these hints).
@@ -39,12 +62,31 @@ _MERGED_LINKS = (
     f"(SELECT * FROM {t.LINKS} WHERE cid NOT IN (SELECT cid FROM {t.SCOPE0}) "
     f"UNION ALL SELECT * FROM {t.LINKS_NEW})"
 )
+# UIDs on a link of SCOPE0, before or after: the only flags that can change. (Read before the
+# links are swapped.)
+_AFFECTED_UIDS = (
+    f"(SELECT uid FROM {t.LINKS} WHERE cid IN (SELECT cid FROM {t.SCOPE0}) "
+    f"UNION DISTINCT SELECT uid FROM {t.LINKS_NEW})"
+)
+# The links of the AFFECTED_UIDS, SCOPE0's recomputed.
+_FLAGS_NEW_LINKS = (
+    f"(SELECT * FROM {t.LINKS} WHERE uid IN {_AFFECTED_UIDS} "
+    f"AND cid NOT IN (SELECT cid FROM {t.SCOPE0}) UNION ALL SELECT * FROM {t.LINKS_NEW})"
+)
+# The flags of every UID, with the AFFECTED_UIDS' replaced by their recomputed rows.
+_MERGED_FLAGS = (
+    f"(SELECT * FROM {t.FLAGS} WHERE uid NOT IN {_AFFECTED_UIDS} "
+    f"UNION ALL SELECT * FROM {t.FLAGS_NEW})"
+)
+_RESTAGED = "shard_date IN UNNEST(@changed_dates)"
 
 
 @dataclass(frozen=True)
 class Statement:
     name: str  # golden snapshot name, `identity_*`
     sql: str
+    # Skipped when this (scratch) table is empty: the statement could change nothing.
+    unless_empty: str | None = None
 
 
 def _ctas(table: str, select: str) -> str:
@@ -52,96 +94,237 @@ def _ctas(table: str, select: str) -> str:
     return f"CREATE OR REPLACE TABLE {table} {layout} AS {select}"
 
 
-def _replace_all(table: str, scratch: str) -> list[str]:
-    return [f"DELETE FROM {table} WHERE TRUE", f"INSERT INTO {table} SELECT * FROM {scratch}"]
-
-
 def full_plan(settings: IdentitySettings) -> list[Statement]:
     src = source.all_events(settings)
+    labels = f"({labels_select(source.device_rows(settings), t.FLAGS, t.DEVICES)})"
     return [
         Statement("identity_full_links", _ctas(t.LINKS, links_select(src))),
         Statement("identity_full_flags", _ctas(t.FLAGS, flags_select(t.LINKS))),
         Statement("identity_full_devices", _ctas(t.DEVICES, devices_select(t.LINKS, t.FLAGS))),
         Statement(
-            "identity_full_stitched", _ctas(t.STITCHED, stitched_select(src, t.FLAGS, t.DEVICES))
+            "identity_full_stitched", _ctas(t.STITCHED, stitched_select(src, labels, t.FLAGS))
         ),
-        Statement("identity_full_map", _ctas(t.MAP, map_select(src, t.FLAGS, t.DEVICES))),
+        Statement("identity_full_map", _ctas(t.MAP, map_full_select(settings, t.FLAGS, t.DEVICES))),
         Statement("identity_full_junk", _ctas(t.JUNK, junk_select(src))),
     ]
 
 
+_SCOPE0_SQL = f"""
+SELECT cid, event_ts AS cut_ts, event_key AS cut_key
+FROM (
+  SELECT cid, event_ts, event_key FROM {t.STG_EVENTS} WHERE {_RESTAGED}
+  UNION ALL
+  SELECT cid, event_ts, event_key FROM {t.STITCHED} WHERE {_RESTAGED}
+)
+WHERE cid IS NOT NULL
+QUALIFY ROW_NUMBER() OVER (PARTITION BY cid ORDER BY event_ts, event_key) = 1
+"""
+
+_CHANGED_UIDS_SQL = f"""
+SELECT COALESCE(o.uid, n.uid) AS uid, COALESCE(n.is_suspicious, FALSE) AS is_suspicious
+FROM (SELECT uid, is_suspicious FROM {t.FLAGS} WHERE uid IN {_AFFECTED_UIDS}) AS o
+FULL OUTER JOIN {t.FLAGS_NEW} AS n ON n.uid = o.uid
+WHERE COALESCE(o.is_suspicious, FALSE) != COALESCE(n.is_suspicious, FALSE)
+"""
+
+# SCOPE0 + the CIDs linked (before or after) to a UID whose suspicious status flipped.
+_SCOPE_CIDS = f"""(
+  SELECT cid, LOGICAL_OR(flipped) AS flipped
+  FROM (
+    SELECT cid, FALSE AS flipped FROM {t.SCOPE0}
+    UNION ALL
+    SELECT cid, TRUE AS flipped
+    FROM (SELECT cid, uid FROM {t.LINKS} UNION ALL SELECT cid, uid FROM {t.LINKS_NEW})
+    WHERE uid IN (SELECT uid FROM {t.CHANGED_UIDS})
+  )
+  GROUP BY cid
+)"""
+
+# Per CID in scope: recompute it whole, or from its cut on, knowing the last interval kept.
+_SCOPE_SQL = f"""
+WITH kept AS (
+  SELECT m.cid, COUNT(*) AS kept
+  FROM {t.MAP} AS m
+  JOIN {t.SCOPE0} AS c ON c.cid = m.cid
+  WHERE NOT {at_or_after("m.valid_from", "m.valid_from_key", "c.cut_ts", "c.cut_key")}
+  GROUP BY m.cid
+),
+modes AS (
+  SELECT
+    sc.cid,
+    c.cut_ts,
+    c.cut_key,
+    k.kept,
+    last_kept.uid AS carry_uid,
+    first_kept.uid AS first_uid,
+    last_kept.valid_from AS kept_from,
+    last_kept.valid_from_key AS kept_from_key,
+    last_kept.status AS kept_status,
+    c.cid IS NULL
+      OR sc.flipped
+      OR COALESCE(od.is_shared, FALSE) != COALESCE(nd.is_shared, FALSE)
+      OR od.first_login IS NULL
+      OR od.first_login >= c.cut_ts
+      OR last_kept.uid IS NULL
+      OR first_kept.uid IS NULL AS whole
+  FROM {_SCOPE_CIDS} AS sc
+  LEFT JOIN {t.SCOPE0} AS c ON c.cid = sc.cid
+  LEFT JOIN {t.DEVICES} AS od ON od.cid = sc.cid
+  LEFT JOIN {t.DEVICES_NEW} AS nd ON nd.cid = sc.cid
+  LEFT JOIN kept AS k ON k.cid = sc.cid
+  LEFT JOIN {t.MAP} AS last_kept ON last_kept.cid = sc.cid AND last_kept.interval_no = k.kept
+  LEFT JOIN {t.MAP} AS first_kept ON first_kept.cid = sc.cid AND first_kept.interval_no = 1
+)
+SELECT
+  cid,
+  whole,
+  IF(whole, NULL, cut_ts) AS cut_ts,
+  IF(whole, NULL, cut_key) AS cut_key,
+  IF(whole, NULL, carry_uid) AS carry_uid,
+  IF(whole, NULL, first_uid) AS first_uid,
+  IF(whole, 0, kept) AS kept,
+  IF(whole, NULL, kept_from) AS kept_from,
+  IF(whole, NULL, kept_from_key) AS kept_from_key,
+  IF(whole, NULL, kept_status) AS kept_status
+FROM modes
+"""
+
+# Rows of other dates whose attribution changed: events recomputed from their cut on (then
+# consent-denied rows whose own UID flipped, when one did). (The `IN`s are redundant: they let an engine skip
+# rows by CID and key before it joins, and so read the other columns of those rows only.)
+_OTHER_DATES = f"(SELECT cid, event_key FROM {t.LABELS} WHERE NOT ({_RESTAGED}))"
+_RELABELED_SQL = f"""
+SELECT s.* EXCEPT (stitched_uid, attribution), l.stitched_uid, l.attribution
+FROM {t.STITCHED} AS s
+JOIN {t.LABELS} AS l
+  ON l.cid = s.cid AND l.event_key = s.event_key AND l.shard_date = s.shard_date
+WHERE NOT (l.{_RESTAGED})
+  AND (s.stitched_uid IS DISTINCT FROM l.stitched_uid OR s.attribution != l.attribution)
+  AND s.cid IN (SELECT cid FROM {_OTHER_DATES})
+  AND s.event_key IN (SELECT event_key FROM {_OTHER_DATES})
+"""
+_RELABELED_CONSENT_SQL = f"""
+INSERT INTO {t.RELABELED}
+SELECT * EXCEPT (old_uid) FROM (
+  SELECT
+    s.* EXCEPT (stitched_uid, attribution),
+    {consent_uid("s.uid", "c.is_suspicious")} AS stitched_uid,
+    s.attribution,
+    s.stitched_uid AS old_uid
+  FROM {t.STITCHED} AS s
+  JOIN {t.CHANGED_UIDS} AS c ON c.uid = s.uid
+  WHERE s.cid IS NULL AND NOT (s.{_RESTAGED})
+)
+WHERE stitched_uid IS DISTINCT FROM old_uid
+"""
+
+
 def incremental_prepare(settings: IdentitySettings) -> list[Statement]:
     """Scratch tables; no output changes yet."""
-    scoped = source.scoped_events(settings, t.SCOPE)
+    scope_links = f"(SELECT * FROM {_MERGED_LINKS} WHERE cid IN (SELECT cid FROM {_SCOPE_CIDS}))"
     return [
-        Statement(
-            "identity_inc_scope0",
-            _ctas(
-                t.SCOPE0,
-                f"SELECT DISTINCT cid FROM (SELECT cid FROM {t.STG_EVENTS} WHERE shard_date IN UNNEST(@changed_dates) "
-                f"UNION ALL SELECT cid FROM {t.STITCHED} WHERE shard_date IN UNNEST(@changed_dates)) "
-                "WHERE cid IS NOT NULL",
-            ),
-        ),
+        Statement("identity_inc_scope0", _ctas(t.SCOPE0, _SCOPE0_SQL)),
         Statement(
             "identity_inc_links",
-            _ctas(t.LINKS_NEW, links_select(source.device_events(settings, t.SCOPE0))),
+            _ctas(t.LINKS_NEW, links_select(source.login_events(settings, t.SCOPE0))),
         ),
-        Statement("identity_inc_flags", _ctas(t.FLAGS_NEW, flags_select(_MERGED_LINKS))),
+        Statement("identity_inc_flags", _ctas(t.FLAGS_NEW, flags_select(_FLAGS_NEW_LINKS))),
+        Statement("identity_inc_changed_uids", _ctas(t.CHANGED_UIDS, _CHANGED_UIDS_SQL)),
         Statement(
-            "identity_inc_changed_uids",
+            "identity_inc_devices",
+            _ctas(t.DEVICES_NEW, devices_select(scope_links, _MERGED_FLAGS)),
+        ),
+        Statement("identity_inc_scope", _ctas(t.SCOPE, _SCOPE_SQL)),
+        Statement(
+            "identity_inc_labels",
             _ctas(
-                t.CHANGED_UIDS,
-                f"SELECT COALESCE(o.uid, n.uid) AS uid FROM {t.FLAGS} AS o FULL OUTER JOIN {t.FLAGS_NEW} AS n "
-                "ON n.uid = o.uid WHERE COALESCE(o.is_suspicious, FALSE) != COALESCE(n.is_suspicious, FALSE)",
+                t.LABELS,
+                labels_select(source.suffix_events(settings), _MERGED_FLAGS, t.DEVICES_NEW),
             ),
         ),
         Statement(
-            "identity_inc_scope",
-            _ctas(
-                t.SCOPE,
-                f"SELECT cid FROM {t.SCOPE0} UNION DISTINCT SELECT l.cid FROM {_MERGED_LINKS} AS l "
-                f"WHERE l.uid IN (SELECT uid FROM {t.CHANGED_UIDS})",
-            ),
+            "identity_inc_map", _ctas(t.MAP_NEW, map_select(t.LABELS, _MERGED_FLAGS, t.DEVICES_NEW))
         ),
-        Statement(
-            "identity_inc_devices", _ctas(t.DEVICES_NEW, devices_select(_MERGED_LINKS, t.FLAGS_NEW))
-        ),
-        Statement(
-            "identity_inc_stitched",
-            _ctas(t.STITCHED_NEW, stitched_select(scoped, t.FLAGS_NEW, t.DEVICES_NEW)),
-        ),
-        Statement(
-            "identity_inc_map", _ctas(t.MAP_NEW, map_select(scoped, t.FLAGS_NEW, t.DEVICES_NEW))
-        ),
-        Statement(
-            "identity_inc_junk",
-            _ctas(t.JUNK_NEW, junk_select(source.changed_date_events(settings))),
-        ),
+        Statement("identity_inc_relabeled", _ctas(t.RELABELED, _RELABELED_SQL)),
+        Statement("identity_inc_relabeled_consent", _RELABELED_CONSENT_SQL, t.CHANGED_UIDS),
     ]
 
 
-def incremental_swap() -> list[Statement]:
-    """DML only, run as one transaction: every output moves from the old state to the new."""
-    in_scope0 = f"cid IN (SELECT cid FROM {t.SCOPE0})"
-    in_scope = f"cid IN (SELECT cid FROM {t.SCOPE})"
-    consent_changed = (
-        "(cid IS NULL AND (shard_date IN UNNEST(@changed_dates) "
-        f"OR uid IN (SELECT uid FROM {t.CHANGED_UIDS})))"
-    )
-    sql = [
-        f"DELETE FROM {t.LINKS} WHERE {in_scope0}",
-        f"INSERT INTO {t.LINKS} SELECT * FROM {t.LINKS_NEW}",
-        *_replace_all(t.FLAGS, t.FLAGS_NEW),
-        *_replace_all(t.DEVICES, t.DEVICES_NEW),
-        f"DELETE FROM {t.STITCHED} WHERE {in_scope} OR {consent_changed}",
-        f"INSERT INTO {t.STITCHED} SELECT * FROM {t.STITCHED_NEW}",
-        f"DELETE FROM {t.MAP} WHERE {in_scope}",
-        f"INSERT INTO {t.MAP} SELECT * FROM {t.MAP_NEW}",
-        f"DELETE FROM {t.JUNK} WHERE shard_date IN UNNEST(@changed_dates)",
-        f"INSERT INTO {t.JUNK} SELECT * FROM {t.JUNK_NEW}",
+_DELETE_RELABELED = f"""
+DELETE FROM {t.STITCHED} AS s
+WHERE s.cid IN (SELECT cid FROM {t.RELABELED})
+  AND s.event_key IN (SELECT event_key FROM {t.RELABELED})
+  AND EXISTS (
+    SELECT 1 FROM {t.RELABELED} AS r
+    WHERE r.cid = s.cid AND r.event_key = s.event_key AND r.shard_date = s.shard_date
+  )
+"""
+
+_DELETE_RELABELED_CONSENT = f"""
+DELETE FROM {t.STITCHED} AS s
+WHERE s.cid IS NULL
+  AND s.uid IN (SELECT uid FROM {t.CHANGED_UIDS})
+  AND EXISTS (
+    SELECT 1 FROM {t.RELABELED} AS r
+    WHERE r.cid IS NULL AND r.event_key = s.event_key AND r.shard_date = s.shard_date
+  )
+"""
+
+# Intervals from the last one kept on (or all, when whole): replaced by the two inserts below.
+_DELETE_MAP = f"""
+DELETE FROM {t.MAP} AS m
+WHERE EXISTS (
+  SELECT 1 FROM {t.SCOPE} AS s
+  WHERE s.cid = m.cid AND (s.whole OR m.interval_no >= s.kept)
+)
+"""
+
+# The last interval kept before the cut, ending where the first new one starts (if any).
+_INSERT_KEPT_INTERVAL = f"""
+INSERT INTO {t.MAP}
+SELECT
+  s.cid,
+  s.carry_uid AS uid,
+  s.kept AS interval_no,
+  s.kept_from AS valid_from,
+  s.kept_from_key AS valid_from_key,
+  n.valid_from AS valid_to,
+  n.valid_from_key AS valid_to_key,
+  s.kept_status AS status
+FROM {t.SCOPE} AS s
+LEFT JOIN {t.MAP_NEW} AS n ON n.cid = s.cid AND n.interval_no = s.kept + 1
+WHERE NOT s.whole
+"""
+
+
+def incremental_swap(settings: IdentitySettings) -> list[Statement]:
+    """DML only, run as one transaction: every output moves from the old state to the new.
+
+    The flags go first: the UIDs they replace are read from the links before those change.
+    """
+    sql: list[tuple[str, str | None]] = [
+        (f"DELETE FROM {t.FLAGS} WHERE uid IN {_AFFECTED_UIDS}", None),
+        (f"INSERT INTO {t.FLAGS} SELECT * FROM {t.FLAGS_NEW}", None),
+        (f"DELETE FROM {t.LINKS} WHERE cid IN (SELECT cid FROM {t.SCOPE0})", None),
+        (f"INSERT INTO {t.LINKS} SELECT * FROM {t.LINKS_NEW}", None),
+        (f"DELETE FROM {t.DEVICES} WHERE cid IN (SELECT cid FROM {t.SCOPE})", None),
+        (f"INSERT INTO {t.DEVICES} SELECT * FROM {t.DEVICES_NEW}", None),
+        (f"DELETE FROM {t.STITCHED} WHERE {_RESTAGED}", None),
+        (
+            f"INSERT INTO {t.STITCHED} "
+            f"{stitched_select(source.changed_date_events(settings), t.LABELS, t.FLAGS)}",
+            None,
+        ),
+        (_DELETE_RELABELED, t.RELABELED),
+        (_DELETE_RELABELED_CONSENT, t.CHANGED_UIDS),
+        (f"INSERT INTO {t.STITCHED} SELECT * FROM {t.RELABELED}", t.RELABELED),
+        (_DELETE_MAP, None),
+        (_INSERT_KEPT_INTERVAL, None),
+        (f"INSERT INTO {t.MAP} SELECT * FROM {t.MAP_NEW}", None),
+        (f"DELETE FROM {t.JUNK} WHERE {_RESTAGED}", None),
+        (f"INSERT INTO {t.JUNK} {junk_select(source.changed_date_events(settings))}", None),
     ]
-    return [Statement(f"identity_swap_{i:02d}", s) for i, s in enumerate(sql, 1)]
+    return [Statement(f"identity_swap_{i:02d}", s, when) for i, (s, when) in enumerate(sql, 1)]
 
 
 # ---- run state ------------------------------------------------------------------------------

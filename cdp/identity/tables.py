@@ -18,16 +18,17 @@ DAILY: Final = "identity_daily"
 CRM: Final = "crm_customers"
 PROFILES: Final = "profiles"
 
-# Scratch tables of an incremental run: built first, swapped into the outputs in one transaction.
-SCOPE0: Final = "identity__scope0"  # CIDs with events in the changed shard dates (old or new)
-SCOPE: Final = "identity__scope"  # SCOPE0 + CIDs linked to a UID whose suspicious status changed
-CHANGED_UIDS: Final = "identity__changed_uids"
+# Scratch tables of an incremental run, built before the transaction that applies them (see
+# `plan`) and dropped after it.
+SCOPE0: Final = "identity__scope0"  # CIDs with an event on a changed date, and the earliest one
+LINKS_NEW: Final = "identity__links_new"  # the links of SCOPE0, recomputed
+FLAGS_NEW: Final = "identity__flags_new"  # the flags of the UIDs on those links, recomputed
+CHANGED_UIDS: Final = "identity__changed_uids"  # UIDs whose suspicious status flipped
+DEVICES_NEW: Final = "identity__devices_new"  # devices of SCOPE0 + CIDs linked to CHANGED_UIDS
+SCOPE: Final = "identity__scope"  # those CIDs, each recomputed whole or from its cut on
+LABELS: Final = "identity__labels"  # events (of SCOPE, from the cut on) and their attribution
+MAP_NEW: Final = "identity__map_new"  # the intervals of SCOPE that start at or after the cut
+RELABELED: Final = "identity__relabeled"  # rows of other dates whose attribution changed
 WATERMARK: Final = "identity__watermark"
-LINKS_NEW: Final = "identity__links_new"
-FLAGS_NEW: Final = "identity__flags_new"
-DEVICES_NEW: Final = "identity__devices_new"
-STITCHED_NEW: Final = "identity__stitched_new"
-MAP_NEW: Final = "identity__map_new"
-JUNK_NEW: Final = "identity__junk_new"
-SCRATCH: Final = (SCOPE0, SCOPE, CHANGED_UIDS, WATERMARK, LINKS_NEW, FLAGS_NEW, DEVICES_NEW,
-                  STITCHED_NEW, MAP_NEW, JUNK_NEW)  # fmt: skip
+SCRATCH: Final = (SCOPE0, LINKS_NEW, FLAGS_NEW, CHANGED_UIDS, DEVICES_NEW, SCOPE, LABELS, MAP_NEW,
+                  RELABELED, WATERMARK)  # fmt: skip

@@ -18,17 +18,30 @@ WITH src AS (
       ELSE uid
     END AS clean_uid
   FROM stg_events
+), per_session AS (
+  SELECT
+    cid,
+    clean_uid AS uid,
+    session_key,
+    MIN(event_ts) AS first_seen,
+    MAX(event_ts) AS last_seen,
+    COUNT(*) AS events
+  FROM src
+  WHERE
+    NOT cid IS NULL AND NOT clean_uid IS NULL
+  GROUP BY
+    cid,
+    clean_uid,
+    session_key
 )
 SELECT
   cid,
-  clean_uid AS uid,
-  MIN(event_ts) AS first_seen,
-  MAX(event_ts) AS last_seen,
-  COUNT(*) AS events,
-  COUNT(DISTINCT session_key) AS sessions
-FROM src
-WHERE
-  NOT cid IS NULL AND NOT clean_uid IS NULL
+  uid,
+  MIN(first_seen) AS first_seen,
+  MAX(last_seen) AS last_seen,
+  CAST(SUM(events) AS BIGINT) AS events,
+  COUNT(session_key) AS sessions
+FROM per_session
 GROUP BY
   cid,
-  clean_uid
+  uid

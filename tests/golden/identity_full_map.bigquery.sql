@@ -1,43 +1,28 @@
 CREATE OR REPLACE TABLE `demo-project`.cdp.identity_map
 CLUSTER BY cid AS
-WITH src AS (
-  SELECT
-    *,
-    CASE
-      WHEN uid IS NULL
-      OR LOWER(uid) IN UNNEST(@junk_uids)
-      OR REGEXP_CONTAINS(uid, @junk_pattern)
-      THEN NULL
-      ELSE uid
-    END AS clean_uid
-  FROM `demo-project`.cdp.stg_events
-), device_events AS (
-  SELECT
-    cid,
-    event_ts,
-    event_key,
-    clean_uid
-  FROM src
-  WHERE
-    NOT cid IS NULL
-), first_events AS (
-  SELECT
-    cid,
-    event_ts AS first_ts,
-    event_key AS first_key
-  FROM device_events
-  WHERE
-    TRUE
-  QUALIFY
-    ROW_NUMBER() OVER (PARTITION BY cid ORDER BY event_ts, event_key) = 1
-), logins AS (
+WITH logins AS (
   SELECT
     cid,
     clean_uid AS uid,
     event_ts,
     event_key,
     LAG(clean_uid) OVER (PARTITION BY cid ORDER BY event_ts, event_key) AS prev_uid
-  FROM device_events
+  FROM (
+    SELECT
+      cid,
+      event_ts,
+      event_key,
+      CASE
+        WHEN uid IS NULL
+        OR LOWER(uid) IN UNNEST(@junk_uids)
+        OR REGEXP_CONTAINS(uid, @junk_pattern)
+        THEN NULL
+        ELSE uid
+      END AS clean_uid
+    FROM `demo-project`.cdp.stg_events
+    WHERE
+      NOT cid IS NULL AND NOT uid IS NULL
+  )
   WHERE
     NOT clean_uid IS NULL
 ), starts AS (
@@ -50,6 +35,26 @@ WITH src AS (
   FROM logins
   WHERE
     prev_uid IS NULL OR prev_uid <> uid
+), first_ts AS (
+  SELECT
+    cid,
+    MIN(event_ts) AS first_ts
+  FROM `demo-project`.cdp.stg_events
+  WHERE
+    NOT cid IS NULL
+  GROUP BY
+    cid
+), first_events AS (
+  SELECT
+    e.cid,
+    f.first_ts,
+    MIN(e.event_key) AS first_key
+  FROM `demo-project`.cdp.stg_events AS e
+  JOIN first_ts AS f
+    ON f.cid = e.cid AND f.first_ts = e.event_ts
+  GROUP BY
+    e.cid,
+    f.first_ts
 )
 SELECT
   s.cid,

@@ -1,50 +1,35 @@
 CREATE OR REPLACE TABLE identity_map AS
-WITH src AS (
-  SELECT
-    *,
-    CASE
-      WHEN uid IS NULL
-      OR CASE
-        WHEN $junk_uids IS NULL OR ARRAY_LENGTH($junk_uids) = 0
-        THEN FALSE
-        WHEN ARRAY_CONTAINS($junk_uids, LOWER(uid))
-        THEN TRUE
-        WHEN LOWER(uid) IS NULL OR ARRAY_LENGTH($junk_uids) <> LIST_COUNT($junk_uids)
-        THEN NULL
-        ELSE FALSE
-      END
-      OR REGEXP_MATCHES(uid, $junk_pattern)
-      THEN NULL
-      ELSE uid
-    END AS clean_uid
-  FROM stg_events
-), device_events AS (
-  SELECT
-    cid,
-    event_ts,
-    event_key,
-    clean_uid
-  FROM src
-  WHERE
-    NOT cid IS NULL
-), first_events AS (
-  SELECT
-    cid,
-    event_ts AS first_ts,
-    event_key AS first_key
-  FROM device_events
-  WHERE
-    TRUE
-  QUALIFY
-    ROW_NUMBER() OVER (PARTITION BY cid ORDER BY event_ts NULLS FIRST, event_key NULLS FIRST) = 1
-), logins AS (
+WITH logins AS (
   SELECT
     cid,
     clean_uid AS uid,
     event_ts,
     event_key,
     LAG(clean_uid) OVER (PARTITION BY cid ORDER BY event_ts NULLS FIRST, event_key NULLS FIRST) AS prev_uid
-  FROM device_events
+  FROM (
+    SELECT
+      cid,
+      event_ts,
+      event_key,
+      CASE
+        WHEN uid IS NULL
+        OR CASE
+          WHEN $junk_uids IS NULL OR ARRAY_LENGTH($junk_uids) = 0
+          THEN FALSE
+          WHEN ARRAY_CONTAINS($junk_uids, LOWER(uid))
+          THEN TRUE
+          WHEN LOWER(uid) IS NULL OR ARRAY_LENGTH($junk_uids) <> LIST_COUNT($junk_uids)
+          THEN NULL
+          ELSE FALSE
+        END
+        OR REGEXP_MATCHES(uid, $junk_pattern)
+        THEN NULL
+        ELSE uid
+      END AS clean_uid
+    FROM stg_events
+    WHERE
+      NOT cid IS NULL AND NOT uid IS NULL
+  )
   WHERE
     NOT clean_uid IS NULL
 ), starts AS (
@@ -57,6 +42,26 @@ WITH src AS (
   FROM logins
   WHERE
     prev_uid IS NULL OR prev_uid <> uid
+), first_ts AS (
+  SELECT
+    cid,
+    MIN(event_ts) AS first_ts
+  FROM stg_events
+  WHERE
+    NOT cid IS NULL
+  GROUP BY
+    cid
+), first_events AS (
+  SELECT
+    e.cid,
+    f.first_ts,
+    MIN(e.event_key) AS first_key
+  FROM stg_events AS e
+  JOIN first_ts AS f
+    ON f.cid = e.cid AND f.first_ts = e.event_ts
+  GROUP BY
+    e.cid,
+    f.first_ts
 )
 SELECT
   s.cid,

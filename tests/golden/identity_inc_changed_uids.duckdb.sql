@@ -1,7 +1,29 @@
 CREATE OR REPLACE TABLE identity__changed_uids AS
 SELECT
-  COALESCE(o.uid, n.uid) AS uid
-FROM identity_flags AS o
+  COALESCE(o.uid, n.uid) AS uid,
+  COALESCE(n.is_suspicious, FALSE) AS is_suspicious
+FROM (
+  SELECT
+    uid,
+    is_suspicious
+  FROM identity_flags
+  WHERE
+    uid IN (
+      SELECT
+        uid
+      FROM identity_links
+      WHERE
+        cid IN (
+          SELECT
+            cid
+          FROM identity__scope0
+        )
+      UNION
+      SELECT
+        uid
+      FROM identity__links_new
+    )
+) AS o
 FULL OUTER JOIN identity__flags_new AS n
   ON n.uid = o.uid
 WHERE

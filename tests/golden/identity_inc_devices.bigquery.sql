@@ -9,19 +9,86 @@ SELECT
 FROM (
   SELECT
     *
-  FROM `demo-project`.cdp.identity_links
+  FROM (
+    SELECT
+      *
+    FROM `demo-project`.cdp.identity_links
+    WHERE
+      NOT cid IN (
+        SELECT
+          cid
+        FROM `demo-project`.cdp.identity__scope0
+      )
+    UNION ALL
+    SELECT
+      *
+    FROM `demo-project`.cdp.identity__links_new
+  )
   WHERE
-    NOT cid IN (
+    cid IN (
       SELECT
         cid
-      FROM `demo-project`.cdp.identity__scope0
+      FROM (
+        SELECT
+          cid,
+          LOGICAL_OR(flipped) AS flipped
+        FROM (
+          SELECT
+            cid,
+            FALSE AS flipped
+          FROM `demo-project`.cdp.identity__scope0
+          UNION ALL
+          SELECT
+            cid,
+            TRUE AS flipped
+          FROM (
+            SELECT
+              cid,
+              uid
+            FROM `demo-project`.cdp.identity_links
+            UNION ALL
+            SELECT
+              cid,
+              uid
+            FROM `demo-project`.cdp.identity__links_new
+          )
+          WHERE
+            uid IN (
+              SELECT
+                uid
+              FROM `demo-project`.cdp.identity__changed_uids
+            )
+        )
+        GROUP BY
+          cid
+      )
+    )
+) AS l
+JOIN (
+  SELECT
+    *
+  FROM `demo-project`.cdp.identity_flags
+  WHERE
+    NOT uid IN (
+      SELECT
+        uid
+      FROM `demo-project`.cdp.identity_links
+      WHERE
+        cid IN (
+          SELECT
+            cid
+          FROM `demo-project`.cdp.identity__scope0
+        )
+      UNION DISTINCT
+      SELECT
+        uid
+      FROM `demo-project`.cdp.identity__links_new
     )
   UNION ALL
   SELECT
     *
-  FROM `demo-project`.cdp.identity__links_new
-) AS l
-JOIN `demo-project`.cdp.identity__flags_new AS f
+  FROM `demo-project`.cdp.identity__flags_new
+) AS f
   ON f.uid = l.uid
 GROUP BY
   l.cid

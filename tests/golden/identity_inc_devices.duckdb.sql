@@ -9,19 +9,86 @@ SELECT
 FROM (
   SELECT
     *
-  FROM identity_links
+  FROM (
+    SELECT
+      *
+    FROM identity_links
+    WHERE
+      NOT cid IN (
+        SELECT
+          cid
+        FROM identity__scope0
+      )
+    UNION ALL
+    SELECT
+      *
+    FROM identity__links_new
+  )
   WHERE
-    NOT cid IN (
+    cid IN (
       SELECT
         cid
-      FROM identity__scope0
+      FROM (
+        SELECT
+          cid,
+          BOOL_OR(CAST(flipped AS BOOLEAN)) AS flipped
+        FROM (
+          SELECT
+            cid,
+            FALSE AS flipped
+          FROM identity__scope0
+          UNION ALL
+          SELECT
+            cid,
+            TRUE AS flipped
+          FROM (
+            SELECT
+              cid,
+              uid
+            FROM identity_links
+            UNION ALL
+            SELECT
+              cid,
+              uid
+            FROM identity__links_new
+          )
+          WHERE
+            uid IN (
+              SELECT
+                uid
+              FROM identity__changed_uids
+            )
+        )
+        GROUP BY
+          cid
+      )
+    )
+) AS l
+JOIN (
+  SELECT
+    *
+  FROM identity_flags
+  WHERE
+    NOT uid IN (
+      SELECT
+        uid
+      FROM identity_links
+      WHERE
+        cid IN (
+          SELECT
+            cid
+          FROM identity__scope0
+        )
+      UNION
+      SELECT
+        uid
+      FROM identity__links_new
     )
   UNION ALL
   SELECT
     *
-  FROM identity__links_new
-) AS l
-JOIN identity__flags_new AS f
+  FROM identity__flags_new
+) AS f
   ON f.uid = l.uid
 GROUP BY
   l.cid

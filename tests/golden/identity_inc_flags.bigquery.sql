@@ -11,7 +11,22 @@ FROM (
     *
   FROM `demo-project`.cdp.identity_links
   WHERE
-    NOT cid IN (
+    uid IN (
+      SELECT
+        uid
+      FROM `demo-project`.cdp.identity_links
+      WHERE
+        cid IN (
+          SELECT
+            cid
+          FROM `demo-project`.cdp.identity__scope0
+        )
+      UNION DISTINCT
+      SELECT
+        uid
+      FROM `demo-project`.cdp.identity__links_new
+    )
+    AND NOT cid IN (
       SELECT
         cid
       FROM `demo-project`.cdp.identity__scope0

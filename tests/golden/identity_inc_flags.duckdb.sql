@@ -11,7 +11,22 @@ FROM (
     *
   FROM identity_links
   WHERE
-    NOT cid IN (
+    uid IN (
+      SELECT
+        uid
+      FROM identity_links
+      WHERE
+        cid IN (
+          SELECT
+            cid
+          FROM identity__scope0
+        )
+      UNION
+      SELECT
+        uid
+      FROM identity__links_new
+    )
+    AND NOT cid IN (
       SELECT
         cid
       FROM identity__scope0

@@ -1,7 +1,9 @@
 CREATE OR REPLACE TABLE identity__links_new AS
 WITH src AS (
   SELECT
-    *,
+    cid,
+    event_ts,
+    session_key,
     CASE
       WHEN uid IS NULL
       OR CASE
@@ -19,22 +21,35 @@ WITH src AS (
     END AS clean_uid
   FROM stg_events
   WHERE
-    cid IN (
+    NOT uid IS NULL AND cid IN (
       SELECT
         cid
       FROM identity__scope0
     )
+), per_session AS (
+  SELECT
+    cid,
+    clean_uid AS uid,
+    session_key,
+    MIN(event_ts) AS first_seen,
+    MAX(event_ts) AS last_seen,
+    COUNT(*) AS events
+  FROM src
+  WHERE
+    NOT cid IS NULL AND NOT clean_uid IS NULL
+  GROUP BY
+    cid,
+    clean_uid,
+    session_key
 )
 SELECT
   cid,
-  clean_uid AS uid,
-  MIN(event_ts) AS first_seen,
-  MAX(event_ts) AS last_seen,
-  COUNT(*) AS events,
-  COUNT(DISTINCT session_key) AS sessions
-FROM src
-WHERE
-  NOT cid IS NULL AND NOT clean_uid IS NULL
+  uid,
+  MIN(first_seen) AS first_seen,
+  MAX(last_seen) AS last_seen,
+  CAST(SUM(events) AS BIGINT) AS events,
+  COUNT(session_key) AS sessions
+FROM per_session
 GROUP BY
   cid,
-  clean_uid
+  uid

@@ -1,71 +1,24 @@
 CREATE OR REPLACE TABLE `demo-project`.cdp.identity__map_new AS
-WITH src AS (
-  SELECT
-    *,
-    CASE
-      WHEN uid IS NULL
-      OR LOWER(uid) IN UNNEST(@junk_uids)
-      OR REGEXP_CONTAINS(uid, @junk_pattern)
-      THEN NULL
-      ELSE uid
-    END AS clean_uid
-  FROM `demo-project`.cdp.stg_events
-  WHERE
-    cid IN (
-      SELECT
-        cid
-      FROM `demo-project`.cdp.identity__scope
-    )
-    OR (
-      cid IS NULL
-      AND (
-        shard_date IN UNNEST(@changed_dates)
-        OR uid IN (
-          SELECT
-            uid
-          FROM `demo-project`.cdp.identity__changed_uids
-        )
-      )
-    )
-), device_events AS (
-  SELECT
-    cid,
-    event_ts,
-    event_key,
-    clean_uid
-  FROM src
-  WHERE
-    NOT cid IS NULL
-), first_events AS (
-  SELECT
-    cid,
-    event_ts AS first_ts,
-    event_key AS first_key
-  FROM device_events
-  WHERE
-    TRUE
-  QUALIFY
-    ROW_NUMBER() OVER (PARTITION BY cid ORDER BY event_ts, event_key) = 1
-), logins AS (
+WITH starts AS (
   SELECT
     cid,
     clean_uid AS uid,
     event_ts,
     event_key,
-    LAG(clean_uid) OVER (PARTITION BY cid ORDER BY event_ts, event_key) AS prev_uid
-  FROM device_events
+    kept + ROW_NUMBER() OVER (PARTITION BY cid ORDER BY event_ts, event_key) AS interval_no
+  FROM `demo-project`.cdp.identity__labels
   WHERE
-    NOT clean_uid IS NULL
-), starts AS (
+    NOT clean_uid IS NULL AND (
+      prev_login IS NULL OR prev_login <> clean_uid
+    )
+), first_events AS (
   SELECT
     cid,
-    uid,
-    event_ts,
-    event_key,
-    ROW_NUMBER() OVER (PARTITION BY cid ORDER BY event_ts, event_key) AS interval_no
-  FROM logins
+    event_ts AS first_ts,
+    event_key AS first_key
+  FROM `demo-project`.cdp.identity__labels
   WHERE
-    prev_uid IS NULL OR prev_uid <> uid
+    is_first
 )
 SELECT
   s.cid,
@@ -85,7 +38,31 @@ SELECT
 FROM starts AS s
 JOIN first_events AS fe
   ON fe.cid = s.cid
-LEFT JOIN `demo-project`.cdp.identity__flags_new AS f
+LEFT JOIN (
+  SELECT
+    *
+  FROM `demo-project`.cdp.identity_flags
+  WHERE
+    NOT uid IN (
+      SELECT
+        uid
+      FROM `demo-project`.cdp.identity_links
+      WHERE
+        cid IN (
+          SELECT
+            cid
+          FROM `demo-project`.cdp.identity__scope0
+        )
+      UNION DISTINCT
+      SELECT
+        uid
+      FROM `demo-project`.cdp.identity__links_new
+    )
+  UNION ALL
+  SELECT
+    *
+  FROM `demo-project`.cdp.identity__flags_new
+) AS f
   ON f.uid = s.uid
 LEFT JOIN `demo-project`.cdp.identity__devices_new AS d
   ON d.cid = s.cid

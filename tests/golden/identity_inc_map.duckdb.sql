@@ -1,87 +1,24 @@
 CREATE OR REPLACE TABLE identity__map_new AS
-WITH src AS (
-  SELECT
-    *,
-    CASE
-      WHEN uid IS NULL
-      OR CASE
-        WHEN $junk_uids IS NULL OR ARRAY_LENGTH($junk_uids) = 0
-        THEN FALSE
-        WHEN ARRAY_CONTAINS($junk_uids, LOWER(uid))
-        THEN TRUE
-        WHEN LOWER(uid) IS NULL OR ARRAY_LENGTH($junk_uids) <> LIST_COUNT($junk_uids)
-        THEN NULL
-        ELSE FALSE
-      END
-      OR REGEXP_MATCHES(uid, $junk_pattern)
-      THEN NULL
-      ELSE uid
-    END AS clean_uid
-  FROM stg_events
-  WHERE
-    cid IN (
-      SELECT
-        cid
-      FROM identity__scope
-    )
-    OR (
-      cid IS NULL
-      AND (
-        CASE
-          WHEN $changed_dates IS NULL OR ARRAY_LENGTH($changed_dates) = 0
-          THEN FALSE
-          WHEN ARRAY_CONTAINS($changed_dates, shard_date)
-          THEN TRUE
-          WHEN shard_date IS NULL OR ARRAY_LENGTH($changed_dates) <> LIST_COUNT($changed_dates)
-          THEN NULL
-          ELSE FALSE
-        END
-        OR uid IN (
-          SELECT
-            uid
-          FROM identity__changed_uids
-        )
-      )
-    )
-), device_events AS (
-  SELECT
-    cid,
-    event_ts,
-    event_key,
-    clean_uid
-  FROM src
-  WHERE
-    NOT cid IS NULL
-), first_events AS (
-  SELECT
-    cid,
-    event_ts AS first_ts,
-    event_key AS first_key
-  FROM device_events
-  WHERE
-    TRUE
-  QUALIFY
-    ROW_NUMBER() OVER (PARTITION BY cid ORDER BY event_ts NULLS FIRST, event_key NULLS FIRST) = 1
-), logins AS (
+WITH starts AS (
   SELECT
     cid,
     clean_uid AS uid,
     event_ts,
     event_key,
-    LAG(clean_uid) OVER (PARTITION BY cid ORDER BY event_ts NULLS FIRST, event_key NULLS FIRST) AS prev_uid
-  FROM device_events
+    kept + ROW_NUMBER() OVER (PARTITION BY cid ORDER BY event_ts NULLS FIRST, event_key NULLS FIRST) AS interval_no
+  FROM identity__labels
   WHERE
-    NOT clean_uid IS NULL
-), starts AS (
+    NOT clean_uid IS NULL AND (
+      prev_login IS NULL OR prev_login <> clean_uid
+    )
+), first_events AS (
   SELECT
     cid,
-    uid,
-    event_ts,
-    event_key,
-    ROW_NUMBER() OVER (PARTITION BY cid ORDER BY event_ts NULLS FIRST, event_key NULLS FIRST) AS interval_no
-  FROM logins
+    event_ts AS first_ts,
+    event_key AS first_key
+  FROM identity__labels
   WHERE
-    prev_uid IS NULL OR prev_uid <> uid
+    is_first
 )
 SELECT
   s.cid,
@@ -101,7 +38,31 @@ SELECT
 FROM starts AS s
 JOIN first_events AS fe
   ON fe.cid = s.cid
-LEFT JOIN identity__flags_new AS f
+LEFT JOIN (
+  SELECT
+    *
+  FROM identity_flags
+  WHERE
+    NOT uid IN (
+      SELECT
+        uid
+      FROM identity_links
+      WHERE
+        cid IN (
+          SELECT
+            cid
+          FROM identity__scope0
+        )
+      UNION
+      SELECT
+        uid
+      FROM identity__links_new
+    )
+  UNION ALL
+  SELECT
+    *
+  FROM identity__flags_new
+) AS f
   ON f.uid = s.uid
 LEFT JOIN identity__devices_new AS d
   ON d.cid = s.cid

@@ -1,28 +1,94 @@
 CREATE OR REPLACE TABLE identity__scope AS
-SELECT
-  cid
-FROM identity__scope0
-UNION
-SELECT
-  l.cid
-FROM (
+WITH kept AS (
   SELECT
-    *
-  FROM identity_links
+    m.cid,
+    COUNT(*) AS kept
+  FROM identity_map AS m
+  JOIN identity__scope0 AS c
+    ON c.cid = m.cid
   WHERE
-    NOT cid IN (
-      SELECT
-        cid
-      FROM identity__scope0
+    NOT (
+      m.valid_from > c.cut_ts
+      OR (
+        m.valid_from = c.cut_ts AND m.valid_from_key >= c.cut_key
+      )
     )
-  UNION ALL
+  GROUP BY
+    m.cid
+), modes AS (
   SELECT
-    *
-  FROM identity__links_new
-) AS l
-WHERE
-  l.uid IN (
+    sc.cid,
+    c.cut_ts,
+    c.cut_key,
+    k.kept,
+    last_kept.uid AS carry_uid,
+    first_kept.uid AS first_uid,
+    last_kept.valid_from AS kept_from,
+    last_kept.valid_from_key AS kept_from_key,
+    last_kept.status AS kept_status,
+    c.cid IS NULL
+    OR sc.flipped
+    OR COALESCE(od.is_shared, FALSE) <> COALESCE(nd.is_shared, FALSE)
+    OR od.first_login IS NULL
+    OR od.first_login >= c.cut_ts
+    OR last_kept.uid IS NULL
+    OR first_kept.uid IS NULL AS whole
+  FROM (
     SELECT
-      uid
-    FROM identity__changed_uids
-  )
+      cid,
+      BOOL_OR(CAST(flipped AS BOOLEAN)) AS flipped
+    FROM (
+      SELECT
+        cid,
+        FALSE AS flipped
+      FROM identity__scope0
+      UNION ALL
+      SELECT
+        cid,
+        TRUE AS flipped
+      FROM (
+        SELECT
+          cid,
+          uid
+        FROM identity_links
+        UNION ALL
+        SELECT
+          cid,
+          uid
+        FROM identity__links_new
+      )
+      WHERE
+        uid IN (
+          SELECT
+            uid
+          FROM identity__changed_uids
+        )
+    )
+    GROUP BY
+      cid
+  ) AS sc
+  LEFT JOIN identity__scope0 AS c
+    ON c.cid = sc.cid
+  LEFT JOIN identity_devices AS od
+    ON od.cid = sc.cid
+  LEFT JOIN identity__devices_new AS nd
+    ON nd.cid = sc.cid
+  LEFT JOIN kept AS k
+    ON k.cid = sc.cid
+  LEFT JOIN identity_map AS last_kept
+    ON last_kept.cid = sc.cid AND last_kept.interval_no = k.kept
+  LEFT JOIN identity_map AS first_kept
+    ON first_kept.cid = sc.cid AND first_kept.interval_no = 1
+)
+SELECT
+  cid,
+  whole,
+  CASE WHEN whole THEN NULL ELSE cut_ts END AS cut_ts,
+  CASE WHEN whole THEN NULL ELSE cut_key END AS cut_key,
+  CASE WHEN whole THEN NULL ELSE carry_uid END AS carry_uid,
+  CASE WHEN whole THEN NULL ELSE first_uid END AS first_uid,
+  CASE WHEN whole THEN 0 ELSE kept END AS kept,
+  CASE WHEN whole THEN NULL ELSE kept_from END AS kept_from,
+  CASE WHEN whole THEN NULL ELSE kept_from_key END AS kept_from_key,
+  CASE WHEN whole THEN NULL ELSE kept_status END AS kept_status
+FROM modes

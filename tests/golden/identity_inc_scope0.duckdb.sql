@@ -1,9 +1,13 @@
 CREATE OR REPLACE TABLE identity__scope0 AS
-SELECT DISTINCT
-  cid
+SELECT
+  cid,
+  event_ts AS cut_ts,
+  event_key AS cut_key
 FROM (
   SELECT
-    cid
+    cid,
+    event_ts,
+    event_key
   FROM stg_events
   WHERE
     CASE
@@ -17,7 +21,9 @@ FROM (
     END
   UNION ALL
   SELECT
-    cid
+    cid,
+    event_ts,
+    event_key
   FROM stitched_events
   WHERE
     CASE
@@ -32,3 +38,5 @@ FROM (
 )
 WHERE
   NOT cid IS NULL
+QUALIFY
+  ROW_NUMBER() OVER (PARTITION BY cid ORDER BY event_ts NULLS FIRST, event_key NULLS FIRST) = 1

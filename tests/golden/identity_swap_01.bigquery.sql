@@ -1,7 +1,17 @@
-DELETE FROM `demo-project`.cdp.identity_links
+DELETE FROM `demo-project`.cdp.identity_flags
 WHERE
-  cid IN (
+  uid IN (
     SELECT
-      cid
-    FROM `demo-project`.cdp.identity__scope0
+      uid
+    FROM `demo-project`.cdp.identity_links
+    WHERE
+      cid IN (
+        SELECT
+          cid
+        FROM `demo-project`.cdp.identity__scope0
+      )
+    UNION DISTINCT
+    SELECT
+      uid
+    FROM `demo-project`.cdp.identity__links_new
   )

@@ -1,7 +1,17 @@
-DELETE FROM identity_links
+DELETE FROM identity_flags
 WHERE
-  cid IN (
+  uid IN (
     SELECT
-      cid
-    FROM identity__scope0
+      uid
+    FROM identity_links
+    WHERE
+      cid IN (
+        SELECT
+          cid
+        FROM identity__scope0
+      )
+    UNION
+    SELECT
+      uid
+    FROM identity__links_new
   )

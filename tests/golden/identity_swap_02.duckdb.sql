@@ -1,4 +1,4 @@
-INSERT INTO identity_links
+INSERT INTO identity_flags
 SELECT
   *
-FROM identity__links_new
+FROM identity__flags_new

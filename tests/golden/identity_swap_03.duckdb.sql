@@ -1,3 +1,7 @@
-DELETE FROM identity_flags
+DELETE FROM identity_links
 WHERE
-  TRUE
+  cid IN (
+    SELECT
+      cid
+    FROM identity__scope0
+  )

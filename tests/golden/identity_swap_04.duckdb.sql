@@ -1,4 +1,4 @@
-INSERT INTO identity_flags
+INSERT INTO identity_links
 SELECT
   *
-FROM identity__flags_new
+FROM identity__links_new

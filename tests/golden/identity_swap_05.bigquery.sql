@@ -1,3 +1,7 @@
 DELETE FROM `demo-project`.cdp.identity_devices
 WHERE
-  TRUE
+  cid IN (
+    SELECT
+      cid
+    FROM `demo-project`.cdp.identity__scope
+  )

@@ -1,3 +1,7 @@
 DELETE FROM identity_devices
 WHERE
-  TRUE
+  cid IN (
+    SELECT
+      cid
+    FROM identity__scope
+  )

@@ -1,26 +1,11 @@
 DELETE FROM stitched_events
 WHERE
-  cid IN (
-    SELECT
-      cid
-    FROM identity__scope
-  )
-  OR (
-    cid IS NULL
-    AND (
-      CASE
-        WHEN $changed_dates IS NULL OR ARRAY_LENGTH($changed_dates) = 0
-        THEN FALSE
-        WHEN ARRAY_CONTAINS($changed_dates, shard_date)
-        THEN TRUE
-        WHEN shard_date IS NULL OR ARRAY_LENGTH($changed_dates) <> LIST_COUNT($changed_dates)
-        THEN NULL
-        ELSE FALSE
-      END
-      OR uid IN (
-        SELECT
-          uid
-        FROM identity__changed_uids
-      )
-    )
-  )
+  CASE
+    WHEN $changed_dates IS NULL OR ARRAY_LENGTH($changed_dates) = 0
+    THEN FALSE
+    WHEN ARRAY_CONTAINS($changed_dates, shard_date)
+    THEN TRUE
+    WHEN shard_date IS NULL OR ARRAY_LENGTH($changed_dates) <> LIST_COUNT($changed_dates)
+    THEN NULL
+    ELSE FALSE
+  END

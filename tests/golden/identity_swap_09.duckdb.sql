@@ -1,7 +1,19 @@
-DELETE FROM identity_map
+DELETE FROM stitched_events AS s
 WHERE
-  cid IN (
+  s.cid IN (
     SELECT
       cid
-    FROM identity__scope
+    FROM identity__relabeled
+  )
+  AND s.event_key IN (
+    SELECT
+      event_key
+    FROM identity__relabeled
+  )
+  AND EXISTS(
+    SELECT
+      1
+    FROM identity__relabeled AS r
+    WHERE
+      r.cid = s.cid AND r.event_key = s.event_key AND r.shard_date = s.shard_date
   )

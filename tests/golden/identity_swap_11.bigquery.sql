@@ -1,3 +1,4 @@
-DELETE FROM `demo-project`.cdp.identity_junk
-WHERE
-  shard_date IN UNNEST(@changed_dates)
+INSERT INTO `demo-project`.cdp.stitched_events
+SELECT
+  *
+FROM `demo-project`.cdp.identity__relabeled

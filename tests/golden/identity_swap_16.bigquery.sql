@@ -1,4 +1,4 @@
-CREATE OR REPLACE TABLE `demo-project`.cdp.identity__junk_new AS
+INSERT INTO `demo-project`.cdp.identity_junk
 WITH src AS (
   SELECT
     *,

@@ -1,4 +1,4 @@
-CREATE OR REPLACE TABLE identity__junk_new AS
+INSERT INTO identity_junk
 WITH src AS (
   SELECT
     *,

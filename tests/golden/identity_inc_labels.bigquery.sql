@@ -1,0 +1,191 @@
+CREATE OR REPLACE TABLE `demo-project`.cdp.identity__labels AS
+WITH src AS (
+  SELECT
+    s.cid,
+    s.event_ts,
+    s.event_key,
+    s.shard_date,
+    CASE
+      WHEN s.uid IS NULL
+      OR LOWER(s.uid) IN UNNEST(@junk_uids)
+      OR REGEXP_CONTAINS(s.uid, @junk_pattern)
+      THEN NULL
+      ELSE s.uid
+    END AS clean_uid,
+    sc.carry_uid,
+    sc.first_uid AS carry_first,
+    sc.kept
+  FROM `demo-project`.cdp.stg_events AS s
+  JOIN (
+    SELECT
+      *
+    FROM `demo-project`.cdp.identity__scope
+    WHERE
+      NOT whole
+  ) AS sc
+    ON sc.cid = s.cid
+  WHERE
+    s.event_ts >= (
+      SELECT
+        MIN(cut_ts)
+      FROM `demo-project`.cdp.identity__scope
+      WHERE
+        NOT whole
+    )
+    AND (
+      s.event_ts > sc.cut_ts
+      OR (
+        s.event_ts = sc.cut_ts AND s.event_key >= sc.cut_key
+      )
+    )
+  UNION ALL
+  SELECT
+    s.cid,
+    s.event_ts,
+    s.event_key,
+    s.shard_date,
+    CASE
+      WHEN s.uid IS NULL
+      OR LOWER(s.uid) IN UNNEST(@junk_uids)
+      OR REGEXP_CONTAINS(s.uid, @junk_pattern)
+      THEN NULL
+      ELSE s.uid
+    END AS clean_uid,
+    sc.carry_uid,
+    sc.first_uid AS carry_first,
+    sc.kept
+  FROM `demo-project`.cdp.stg_events AS s
+  JOIN (
+    SELECT
+      *
+    FROM `demo-project`.cdp.identity__scope
+    WHERE
+      whole
+  ) AS sc
+    ON sc.cid = s.cid
+), ordered AS (
+  SELECT
+    *,
+    COALESCE(
+      LAST_VALUE(clean_uid IGNORE NULLS) OVER (
+        PARTITION BY cid
+        ORDER BY event_ts, event_key
+        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+      ),
+      carry_uid
+    ) AS prev_login,
+    COALESCE(
+      carry_first,
+      FIRST_VALUE(clean_uid IGNORE NULLS) OVER (
+        PARTITION BY cid
+        ORDER BY event_ts, event_key
+        ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
+      )
+    ) AS first_uid,
+    ROW_NUMBER() OVER (PARTITION BY cid ORDER BY event_ts, event_key) = 1 AS is_first
+  FROM src
+), device_events AS (
+  SELECT
+    o.*,
+    COALESCE(own.is_suspicious, FALSE) AS own_suspicious,
+    COALESCE(cand.is_suspicious, FALSE) AS cand_suspicious,
+    COALESCE(d.is_shared, FALSE) AS is_shared
+  FROM (
+    SELECT
+      *,
+      COALESCE(clean_uid, prev_login) AS prev_uid
+    FROM ordered
+  ) AS o
+  LEFT JOIN (
+    SELECT
+      *
+    FROM `demo-project`.cdp.identity_flags
+    WHERE
+      NOT uid IN (
+        SELECT
+          uid
+        FROM `demo-project`.cdp.identity_links
+        WHERE
+          cid IN (
+            SELECT
+              cid
+            FROM `demo-project`.cdp.identity__scope0
+          )
+        UNION DISTINCT
+        SELECT
+          uid
+        FROM `demo-project`.cdp.identity__links_new
+      )
+    UNION ALL
+    SELECT
+      *
+    FROM `demo-project`.cdp.identity__flags_new
+  ) AS own
+    ON own.uid = o.clean_uid
+  LEFT JOIN (
+    SELECT
+      *
+    FROM `demo-project`.cdp.identity_flags
+    WHERE
+      NOT uid IN (
+        SELECT
+          uid
+        FROM `demo-project`.cdp.identity_links
+        WHERE
+          cid IN (
+            SELECT
+              cid
+            FROM `demo-project`.cdp.identity__scope0
+          )
+        UNION DISTINCT
+        SELECT
+          uid
+        FROM `demo-project`.cdp.identity__links_new
+      )
+    UNION ALL
+    SELECT
+      *
+    FROM `demo-project`.cdp.identity__flags_new
+  ) AS cand
+    ON cand.uid = COALESCE(o.prev_uid, o.first_uid)
+  LEFT JOIN `demo-project`.cdp.identity__devices_new AS d
+    ON d.cid = o.cid
+)
+SELECT
+  cid,
+  event_ts,
+  event_key,
+  shard_date,
+  clean_uid,
+  prev_login,
+  is_first,
+  kept,
+  CASE
+    WHEN NOT clean_uid IS NULL AND NOT own_suspicious
+    THEN clean_uid
+    WHEN NOT clean_uid IS NULL AND @keep_suspicious_logins
+    THEN clean_uid
+    WHEN NOT clean_uid IS NULL
+    THEN NULL
+    WHEN first_uid IS NULL OR cand_suspicious
+    THEN NULL
+    WHEN is_shared AND NOT @attribute_shared_devices
+    THEN NULL
+    ELSE COALESCE(prev_uid, first_uid)
+  END AS stitched_uid,
+  CASE
+    WHEN NOT clean_uid IS NULL AND own_suspicious
+    THEN 'suspicious_uid'
+    WHEN NOT clean_uid IS NULL
+    THEN 'login'
+    WHEN first_uid IS NULL
+    THEN 'none'
+    WHEN cand_suspicious
+    THEN 'suspicious_uid'
+    WHEN is_shared AND NOT @attribute_shared_devices
+    THEN 'shared_device'
+    WHEN prev_uid IS NULL
+    THEN 'backfill'
+    ELSE 'after_logout'
+  END AS attribution
+FROM device_events

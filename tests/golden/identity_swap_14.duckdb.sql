@@ -1,0 +1,4 @@
+INSERT INTO identity_map
+SELECT
+  *
+FROM identity__map_new
