@@ -21,7 +21,7 @@ SETTINGS = IdentitySettings(
 def statements() -> list[tuple[str, object]]:
     out: list[tuple[str, object]] = [(s.name, s.sql) for s in plan.full_plan(SETTINGS)]
     out += [(s.name, s.sql) for s in plan.incremental_prepare(SETTINGS)]
-    out += [(s.name, s.sql) for s in plan.incremental_swap()]
+    out += [(s.name, s.sql) for s in plan.incremental_swap(SETTINGS)]
     out += [(s.name, s.sql) for s in plan.state_plan()]
     out += [("identity_profiles", profiles_sql(["segment", "region"], present={"segment"}))]
     out += [("identity_daily", metrics.DAILY_SQL), ("identity_overall", metrics.OVERALL_SQL)]
