@@ -9,6 +9,7 @@ import resource
 import time
 from collections.abc import Callable
 from pathlib import Path
+from queue import Empty
 from typing import Any
 
 RESULTS = Path(__file__).parent / "results"
@@ -28,7 +29,13 @@ def measure(fn: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
     queue = ctx.Queue()
     process = ctx.Process(target=_child, args=(fn, args, queue))
     process.start()
-    figures: dict[str, Any] = queue.get()
+    while True:  # a child that dies without reporting must not hang the benchmark
+        try:
+            figures: dict[str, Any] = queue.get(timeout=5)
+            break
+        except Empty:
+            if not process.is_alive():
+                raise RuntimeError(f"{fn.__name__} exited with code {process.exitcode}") from None
     process.join()
     return figures
 
