@@ -63,11 +63,8 @@ _ATTRIBUTION = f"""CASE
     ELSE '{AFTER_LOGOUT}'
   END"""
 
-# The columns `labels_select` yields, in order (scratch tables built from it rely on them).
-LABEL_COLUMNS = (
-    "cid, event_ts, event_key, shard_date, clean_uid, prev_login, is_first, kept, "
-    "stitched_uid, attribution"
-)
+# What `labels_select` passes through, before its two decisions (`stitched_uid`, `attribution`).
+_LABEL_INPUTS = "cid, event_ts, event_key, shard_date, clean_uid, prev_login, is_first, kept"
 
 
 def consent_uid(clean_uid: str, own_suspicious: str) -> str:
@@ -118,7 +115,7 @@ device_events AS (
   LEFT JOIN {devices} AS d ON d.cid = o.cid
 )
 SELECT
-  {LABEL_COLUMNS.replace(", stitched_uid, attribution", "")},
+  {_LABEL_INPUTS},
   {_STITCHED_UID} AS stitched_uid,
   {_ATTRIBUTION} AS attribution
 FROM device_events

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from cdp.segments.durations import from_micros, zone
+from cdp.segments.durations import from_micros
+from cdp.specs import zone
 from cdp.triggers.spec import QuietHours, TriggerSettings, TriggerSpec
 
 FIRE = "fire"
