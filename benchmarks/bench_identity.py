@@ -27,7 +27,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import measure, write_results
+from benchmarks.common import measure, median, write_results
 
 DATA = Path(__file__).parent / "data"
 START = datetime(2024, 5, 1, tzinfo=UTC)
@@ -200,11 +200,6 @@ def _vs_staging_floor(seconds: float, events: int) -> float | None:
     return round(seconds / floors[-1], 2) if floors else None
 
 
-def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """The run with the median build time (the lower middle one for an even count)."""
-    return sorted(runs, key=lambda r: r["build_seconds"])[(len(runs) - 1) // 2]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -253,7 +248,7 @@ def main() -> None:
     if not args.keep:
         for done in (path, base):
             Path(done).unlink(missing_ok=True)
-    incremental, rebuild = _median(incrementals), _median(rebuilds)
+    incremental, rebuild = median(incrementals, "build_seconds"), median(rebuilds, "build_seconds")
 
     figures = {
         "events": per_day * args.days,

@@ -46,6 +46,32 @@ def test_flattens_params_and_paths(duck: DuckDBBackend) -> None:
     assert row["analytics_storage"] == "Yes" and row["device_category"] == "mobile"
 
 
+PATHS = {  # page_location -> page_path, as REGEXP_EXTRACT(r'^(?:scheme://host)?([^?#]*)') gives
+    "https://www.example-motors.co.kr/models/ev9?utm=x": "/models/ev9",
+    "https://host.kr": "",
+    "HTTP://host.kr:80?q=/x": "",
+    "https://host.kr#top/x": "",
+    "http://host.kr/p#f?g": "/p",
+    "/showrooms/yeouido?x#y": "/showrooms/yeouido",
+    "//host.kr/p": "//host.kr/p",
+    "a/b://c": "a/b://c",
+    "mailto:someone": "mailto:someone",
+    "": "",
+}
+
+
+def test_page_path_strips_scheme_host_query_and_fragment(duck: DuckDBBackend) -> None:
+    rows = []
+    for second, location in enumerate(PATHS):
+        row = event("20240101", "c1", "page_view", second)
+        row["event_params"][1]["value"]["string_value"] = location
+        rows.append(row)
+    write_shard(duck, "events_20240101", rows)
+    stage(duck, SETTINGS)
+    got = duck.query("SELECT page_location, page_path FROM stg_events").to_pylist()
+    assert {r["page_location"]: r["page_path"] for r in got} == PATHS
+
+
 def test_dedupe_drops_exact_duplicates_keeps_true_repeats(duck: DuckDBBackend) -> None:
     click = event("20240101", "c1", "tab_click", 5, params={"tab_name": "exterior"})
     repeat = event(

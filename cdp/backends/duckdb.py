@@ -57,6 +57,8 @@ class DuckDBBackend(Backend):
 
     def dialect_hooks(self, tree: exp.Expression) -> exp.Expression:
         tree = tree.transform(_unnest_param_lookup, copy=False)
+        tree = tree.transform(_fingerprint, copy=False)
+        tree = tree.transform(_inline_cte, copy=False)
         cleaned = tree.transform(_drop_layout_hints, copy=False)
         assert isinstance(cleaned, exp.Expression)
         return cleaned
@@ -178,6 +180,40 @@ def _drop_layout_hints(node: exp.Expression) -> exp.Expression | None:
     if isinstance(node, exp.PartitionedByProperty | exp.ClusterProperty | exp.Cluster):
         return None
     return node
+
+
+def _inline_cte(node: exp.Expression) -> exp.Expression:
+    """Dialect hook: a CTE is inlined at each reference, as BigQuery does.
+
+    DuckDB materialises a CTE referenced more than once. Staging's `keyed` is read three times
+    but each reader needs different columns; materialising it kept every raw column of every
+    event in memory (2.6x slower at 10M events).
+    """
+    if isinstance(node, exp.CTE) and node.args.get("materialized") is None:
+        node.set("materialized", False)
+    return node
+
+
+def _fingerprint(node: exp.Expression) -> exp.Expression:
+    """Dialect hook: `FARM_FINGERPRINT(x)` becomes a 63-bit `hash`, as a BIGINT like INT64.
+
+    `FARM_FINGERPRINT(TO_JSON_STRING(STRUCT(a, b, ...)))`, a tuple's fingerprint, hashes the
+    values themselves, `hash(a, b, ...)`: 6x faster than serialising them first. The values
+    differ from BigQuery's; both identify the same tuples.
+    """
+    if not isinstance(node, exp.FarmFingerprint):
+        return node
+    args = list(node.expressions)
+    if len(args) == 1 and isinstance(args[0], exp.JSONFormat):
+        struct = args[0].this
+        if isinstance(struct, exp.Struct):
+            args = [
+                e.expression if isinstance(e, exp.PropertyEQ) else e.unalias()
+                for e in struct.expressions
+            ]
+    hashed = exp.Anonymous(this="hash", expressions=[a.copy() for a in args])
+    shifted = exp.BitwiseRightShift(this=hashed, expression=exp.Literal.number(1))
+    return exp.cast(exp.paren(shifted), exp.DataType.build("BIGINT"))
 
 
 def _unnest_param_lookup(node: exp.Expression) -> exp.Expression:

@@ -56,6 +56,8 @@ def candidates_select(spec: TriggerSpec) -> exp.Select:
             )
         )
     )
+    # Decisions key on the event as text: `event_key` is an INT64 fingerprint from staging.
+    start_key = exp.cast(col("event_key", "s"), exp.DataType.build("STRING"))
     decided = exp.Exists(
         this=exp.select(lit(1))
         .from_(exp.alias_(exp.to_table(DECISIONS), "f"))
@@ -63,7 +65,7 @@ def candidates_select(spec: TriggerSpec) -> exp.Select:
             exp.and_(
                 exp.EQ(this=col("trigger", "f"), expression=lit(spec.name)),
                 exp.EQ(this=col("uid", "f"), expression=col("stitched_uid", "s")),
-                exp.EQ(this=col("start_event_key", "f"), expression=col("event_key", "s")),
+                exp.EQ(this=col("start_event_key", "f"), expression=start_key.copy()),
             )
         )
     )
@@ -84,7 +86,7 @@ def candidates_select(spec: TriggerSpec) -> exp.Select:
             exp.alias_(lit(spec.name), "trigger"),
             exp.alias_(col("stitched_uid", "s"), "uid"),
             col("crm_record_id", "p"),
-            exp.alias_(col("event_key", "s"), "start_event_key"),
+            exp.alias_(start_key, "start_event_key"),
             exp.alias_(start_ts.copy(), "start_event_timestamp"),
             col("session_key", "s"),
             col("cid", "s"),

@@ -1,4 +1,4 @@
-WITH src AS (
+WITH src AS NOT MATERIALIZED (
   SELECT
     p."uid",
     p."crm_record_id",
@@ -23,7 +23,7 @@ WITH src AS (
     s.audience = 'ev9_interest'
     AND NOT COALESCE(s.is_holdout, FALSE)
     AND NOT COALESCE(p.opted_out, FALSE)
-), keyed AS (
+), keyed AS NOT MATERIALIZED (
   SELECT
     CAST(src."crm_record_id" AS TEXT) AS _cdp_key,
     '7015Lw000000001QAA' || ':' || CAST(src."crm_record_id" AS TEXT) AS v0,
@@ -35,7 +35,7 @@ WITH src AS (
   FROM src
   WHERE
     NOT src."crm_record_id" IS NULL
-), desired AS (
+), desired AS NOT MATERIALIZED (
   SELECT
     keyed.*,
     MD5(
@@ -48,13 +48,13 @@ WITH src AS (
     TRUE
   QUALIFY
     ROW_NUMBER() OVER (PARTITION BY keyed._cdp_key ORDER BY _cdp_hash NULLS FIRST) = 1
-), state AS (
+), state AS NOT MATERIALIZED (
   SELECT
     *
   FROM delivery_state
   WHERE
     destination = 'ev9_interest_campaign'
-), diff AS (
+), diff AS NOT MATERIALIZED (
   SELECT
     CASE
       WHEN d._cdp_key IS NULL

@@ -1,4 +1,4 @@
-WITH src AS (
+WITH src AS NOT MATERIALIZED (
   SELECT
     p."uid",
     p."crm_record_id",
@@ -30,7 +30,7 @@ WITH src AS (
       s.expires_at IS NULL OR s.expires_at > $now
     )
     AND NOT COALESCE(p.opted_out, FALSE)
-), keyed AS (
+), keyed AS NOT MATERIALIZED (
   SELECT
     src.delivery_key AS _cdp_key,
     CAST(src."crm_record_id" AS TEXT) AS v0,
@@ -46,7 +46,7 @@ WITH src AS (
   FROM src
   WHERE
     NOT src."crm_record_id" IS NULL
-), desired AS (
+), desired AS NOT MATERIALIZED (
   SELECT
     keyed.*,
     MD5(
@@ -59,13 +59,13 @@ WITH src AS (
     TRUE
   QUALIFY
     ROW_NUMBER() OVER (PARTITION BY keyed._cdp_key ORDER BY _cdp_hash NULLS FIRST) = 1
-), state AS (
+), state AS NOT MATERIALIZED (
   SELECT
     *
   FROM delivery_state
   WHERE
     destination = 'test_drive_abandon_journey'
-), diff AS (
+), diff AS NOT MATERIALIZED (
   SELECT
     'add' AS _cdp_op,
     COALESCE(d._cdp_key, s.key) AS _cdp_key,

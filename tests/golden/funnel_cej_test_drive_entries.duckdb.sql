@@ -1,4 +1,4 @@
-WITH ev AS (
+WITH ev AS NOT MATERIALIZED (
   SELECT
     COALESCE(stitched_uid, 'cid:' || cid) AS person,
     stitched_uid AS uid,
@@ -35,7 +35,7 @@ WITH ev AS (
       OR event_name = 'test_drive_submit'
     )
     AND COALESCE(analytics_storage, '') <> 'No'
-), step1 AS (
+), step1 AS NOT MATERIALIZED (
   SELECT
     person,
     MAX(uid) AS uid,
@@ -48,7 +48,7 @@ WITH ev AS (
   GROUP BY
     person,
     day
-), step2 AS (
+), step2 AS NOT MATERIALIZED (
   SELECT
     f.person,
     f.uid,
@@ -65,7 +65,7 @@ WITH ev AS (
     f.day,
     f.device_category,
     f.t1
-), step3 AS (
+), step3 AS NOT MATERIALIZED (
   SELECT
     f.person,
     f.uid,
@@ -84,7 +84,7 @@ WITH ev AS (
     f.device_category,
     f.t1,
     f.t2
-), step4 AS (
+), step4 AS NOT MATERIALIZED (
   SELECT
     f.person,
     f.uid,
@@ -105,7 +105,7 @@ WITH ev AS (
     f.t1,
     f.t2,
     f.t3
-), step5 AS (
+), step5 AS NOT MATERIALIZED (
   SELECT
     f.person,
     f.uid,

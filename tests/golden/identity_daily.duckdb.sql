@@ -1,5 +1,5 @@
 CREATE OR REPLACE TABLE identity_daily AS
-WITH days AS (
+WITH days AS NOT MATERIALIZED (
   SELECT
     event_date,
     COUNT(*) AS events,
@@ -15,7 +15,7 @@ WITH days AS (
   FROM stitched_events
   GROUP BY
     event_date
-), junk AS (
+), junk AS NOT MATERIALIZED (
   SELECT
     CAST(STRPTIME('1970 ' || shard_date, '%Y ' || '%Y%m%d') AS DATE) AS event_date,
     SUM(events) AS junk_uid_events

@@ -1,5 +1,5 @@
 CREATE OR REPLACE TABLE identity_junk AS
-WITH src AS (
+WITH src AS NOT MATERIALIZED (
   SELECT
     *,
     CASE

@@ -1,5 +1,5 @@
 CREATE OR REPLACE TABLE identity_links AS
-WITH src AS (
+WITH src AS NOT MATERIALIZED (
   SELECT
     *,
     CASE
@@ -18,7 +18,7 @@ WITH src AS (
       ELSE uid
     END AS clean_uid
   FROM stg_events
-), per_session AS (
+), per_session AS NOT MATERIALIZED (
   SELECT
     cid,
     clean_uid AS uid,

@@ -1,5 +1,5 @@
 CREATE OR REPLACE TABLE identity_map AS
-WITH logins AS (
+WITH logins AS NOT MATERIALIZED (
   SELECT
     cid,
     clean_uid AS uid,
@@ -32,7 +32,7 @@ WITH logins AS (
   )
   WHERE
     NOT clean_uid IS NULL
-), starts AS (
+), starts AS NOT MATERIALIZED (
   SELECT
     cid,
     uid,
@@ -42,7 +42,7 @@ WITH logins AS (
   FROM logins
   WHERE
     prev_uid IS NULL OR prev_uid <> uid
-), first_ts AS (
+), first_ts AS NOT MATERIALIZED (
   SELECT
     cid,
     MIN(event_ts) AS first_ts
@@ -51,7 +51,7 @@ WITH logins AS (
     NOT cid IS NULL
   GROUP BY
     cid
-), first_events AS (
+), first_events AS NOT MATERIALIZED (
   SELECT
     e.cid,
     f.first_ts,

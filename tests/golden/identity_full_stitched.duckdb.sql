@@ -1,5 +1,5 @@
 CREATE OR REPLACE TABLE stitched_events AS
-WITH src AS (
+WITH src AS NOT MATERIALIZED (
   SELECT
     *,
     CASE
@@ -37,7 +37,7 @@ SELECT
   CASE WHEN s.cid IS NULL THEN 'consent_denied' ELSE l.attribution END AS attribution
 FROM src AS s
 LEFT JOIN (
-  WITH src AS (
+  WITH src AS NOT MATERIALIZED (
     SELECT
       cid,
       event_ts,
@@ -64,7 +64,7 @@ LEFT JOIN (
     FROM stg_events
     WHERE
       NOT cid IS NULL
-  ), ordered AS (
+  ), ordered AS NOT MATERIALIZED (
     SELECT
       *,
       COALESCE(
@@ -85,7 +85,7 @@ LEFT JOIN (
       ) AS first_uid,
       ROW_NUMBER() OVER (PARTITION BY cid ORDER BY event_ts NULLS FIRST, event_key NULLS FIRST) = 1 AS is_first
     FROM src
-  ), device_events AS (
+  ), device_events AS NOT MATERIALIZED (
     SELECT
       o.*,
       COALESCE(own.is_suspicious, FALSE) AS own_suspicious,

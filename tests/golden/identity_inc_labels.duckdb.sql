@@ -1,5 +1,5 @@
 CREATE OR REPLACE TABLE identity__labels AS
-WITH src AS (
+WITH src AS NOT MATERIALIZED (
   SELECT
     s.cid,
     s.event_ts,
@@ -79,7 +79,7 @@ WITH src AS (
       whole
   ) AS sc
     ON sc.cid = s.cid
-), ordered AS (
+), ordered AS NOT MATERIALIZED (
   SELECT
     *,
     COALESCE(
@@ -100,7 +100,7 @@ WITH src AS (
     ) AS first_uid,
     ROW_NUMBER() OVER (PARTITION BY cid ORDER BY event_ts NULLS FIRST, event_key NULLS FIRST) = 1 AS is_first
   FROM src
-), device_events AS (
+), device_events AS NOT MATERIALIZED (
   SELECT
     o.*,
     COALESCE(own.is_suspicious, FALSE) AS own_suspicious,

@@ -1,5 +1,5 @@
 CREATE OR REPLACE TABLE identity__links_new AS
-WITH src AS (
+WITH src AS NOT MATERIALIZED (
   SELECT
     cid,
     event_ts,
@@ -26,7 +26,7 @@ WITH src AS (
         cid
       FROM identity__scope0
     )
-), per_session AS (
+), per_session AS NOT MATERIALIZED (
   SELECT
     cid,
     clean_uid AS uid,

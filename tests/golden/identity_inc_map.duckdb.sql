@@ -1,5 +1,5 @@
 CREATE OR REPLACE TABLE identity__map_new AS
-WITH starts AS (
+WITH starts AS NOT MATERIALIZED (
   SELECT
     cid,
     clean_uid AS uid,
@@ -11,7 +11,7 @@ WITH starts AS (
     NOT clean_uid IS NULL AND (
       prev_login IS NULL OR prev_login <> clean_uid
     )
-), first_events AS (
+), first_events AS NOT MATERIALIZED (
   SELECT
     cid,
     event_ts AS first_ts,

@@ -1,5 +1,5 @@
 CREATE OR REPLACE TABLE identity__scope AS
-WITH kept AS (
+WITH kept AS NOT MATERIALIZED (
   SELECT
     m.cid,
     COUNT(*) AS kept
@@ -15,7 +15,7 @@ WITH kept AS (
     )
   GROUP BY
     m.cid
-), modes AS (
+), modes AS NOT MATERIALIZED (
   SELECT
     sc.cid,
     c.cut_ts,

@@ -1,5 +1,5 @@
 CREATE OR REPLACE TABLE profiles AS
-WITH activity AS (
+WITH activity AS NOT MATERIALIZED (
   SELECT
     stitched_uid AS uid,
     MIN(event_ts) AS first_seen,
@@ -11,7 +11,7 @@ WITH activity AS (
     NOT stitched_uid IS NULL
   GROUP BY
     stitched_uid
-), people AS (
+), people AS NOT MATERIALIZED (
   SELECT
     COALESCE(a.uid, f.uid) AS uid,
     COALESCE(a.first_seen, f.first_seen) AS first_seen,
@@ -23,7 +23,7 @@ WITH activity AS (
   FROM activity AS a
   FULL OUTER JOIN identity_flags AS f
     ON f.uid = a.uid
-), crm AS (
+), crm AS NOT MATERIALIZED (
   SELECT
     uid,
     record_id,

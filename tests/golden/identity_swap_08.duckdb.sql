@@ -1,5 +1,5 @@
 INSERT INTO stitched_events
-WITH src AS (
+WITH src AS NOT MATERIALIZED (
   SELECT
     *,
     CASE

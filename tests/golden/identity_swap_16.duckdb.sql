@@ -1,5 +1,5 @@
 INSERT INTO identity_junk
-WITH src AS (
+WITH src AS NOT MATERIALIZED (
   SELECT
     *,
     CASE

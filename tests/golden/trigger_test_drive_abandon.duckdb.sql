@@ -2,7 +2,7 @@ SELECT
   'test_drive_abandon' AS trigger,
   s.stitched_uid AS uid,
   p.crm_record_id,
-  s.event_key AS start_event_key,
+  CAST(s.event_key AS TEXT) AS start_event_key,
   s.event_timestamp AS start_event_timestamp,
   s.session_key,
   s.cid,
@@ -49,6 +49,6 @@ WHERE
     WHERE
       f.trigger = 'test_drive_abandon'
       AND f.uid = s.stitched_uid
-      AND f.start_event_key = s.event_key
+      AND f.start_event_key = CAST(s.event_key AS TEXT)
   )
   AND COALESCE(s.analytics_storage, '') <> 'No'
