@@ -86,7 +86,7 @@ def synthetic_day(day: int, n: int, devices: int, offset: int) -> Any:
     path = pl.format("/models/m{}", pl.col("page"))
     when = pl.from_epoch("ts", time_unit="us")
     out = frame.select(
-        event_key=pl.col("key").cast(pl.String).str.zfill(12),
+        event_key=(pl.col("key").hash(9) // 2).cast(pl.Int64),  # staging's 63-bit fingerprint
         event_ts=when.dt.replace_time_zone("UTC"),
         event_timestamp=pl.col("ts"),
         event_date=when.dt.date(),

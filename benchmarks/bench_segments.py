@@ -44,7 +44,7 @@ WITH base AS (
   FROM base
 )
 SELECT
-  CONCAT('k', CAST(i AS STRING)) AS event_key,
+  FARM_FINGERPRINT(CAST(i AS STRING)) AS event_key,  -- staging's INT64 fingerprint
   TIMESTAMP_MICROS(ts) AS event_ts,
   ts AS event_timestamp,
   DATE(TIMESTAMP_MICROS(ts)) AS event_date,
