@@ -89,12 +89,12 @@ WITH keyed AS NOT MATERIALIZED (
     event_name,
     user_pseudo_id AS cid,
     user_id AS uid,
-    event_params[LIST_POSITION(LIST_TRANSFORM(event_params, LAMBDA p : p.key), 'ga_session_id')].value.int_value AS ga_session_id,
-    event_params[LIST_POSITION(LIST_TRANSFORM(event_params, LAMBDA p : p.key), 'ga_session_number')].value.int_value AS ga_session_number,
-    event_params[LIST_POSITION(LIST_TRANSFORM(event_params, LAMBDA p : p.key), 'page_location')].value.string_value AS page_location,
-    event_params[LIST_POSITION(LIST_TRANSFORM(event_params, LAMBDA p : p.key), 'page_title')].value.string_value AS page_title,
-    event_params[LIST_POSITION(LIST_TRANSFORM(event_params, LAMBDA p : p.key), 'page_referrer')].value.string_value AS page_referrer,
-    event_params[LIST_POSITION(LIST_TRANSFORM(event_params, LAMBDA p : p.key), 'engagement_time_msec')].value.int_value AS engagement_time_msec,
+    LIST_TRANSFORM(event_params, LAMBDA p : p.value.int_value)[LIST_POSITION(LIST_TRANSFORM(event_params, LAMBDA p : p.key), 'ga_session_id')] AS ga_session_id,
+    LIST_TRANSFORM(event_params, LAMBDA p : p.value.int_value)[LIST_POSITION(LIST_TRANSFORM(event_params, LAMBDA p : p.key), 'ga_session_number')] AS ga_session_number,
+    LIST_TRANSFORM(event_params, LAMBDA p : p.value.string_value)[LIST_POSITION(LIST_TRANSFORM(event_params, LAMBDA p : p.key), 'page_location')] AS page_location,
+    LIST_TRANSFORM(event_params, LAMBDA p : p.value.string_value)[LIST_POSITION(LIST_TRANSFORM(event_params, LAMBDA p : p.key), 'page_title')] AS page_title,
+    LIST_TRANSFORM(event_params, LAMBDA p : p.value.string_value)[LIST_POSITION(LIST_TRANSFORM(event_params, LAMBDA p : p.key), 'page_referrer')] AS page_referrer,
+    LIST_TRANSFORM(event_params, LAMBDA p : p.value.int_value)[LIST_POSITION(LIST_TRANSFORM(event_params, LAMBDA p : p.key), 'engagement_time_msec')] AS engagement_time_msec,
     privacy_info.analytics_storage AS analytics_storage,
     privacy_info.ads_storage AS ads_storage,
     device.category AS device_category,
@@ -104,8 +104,8 @@ WITH keyed AS NOT MATERIALIZED (
     traffic_source.source AS traffic_source,
     traffic_source.medium AS traffic_medium,
     traffic_source.name AS traffic_campaign,
-    event_params[LIST_POSITION(LIST_TRANSFORM(event_params, LAMBDA p : p.key), 'tab_name')].value.string_value AS tab_name,
-    event_params[LIST_POSITION(LIST_TRANSFORM(event_params, LAMBDA p : p.key), 'model')].value.string_value AS model
+    LIST_TRANSFORM(event_params, LAMBDA p : p.value.string_value)[LIST_POSITION(LIST_TRANSFORM(event_params, LAMBDA p : p.key), 'tab_name')] AS tab_name,
+    LIST_TRANSFORM(event_params, LAMBDA p : p.value.string_value)[LIST_POSITION(LIST_TRANSFORM(event_params, LAMBDA p : p.key), 'model')] AS model
   FROM deduped
 )
 SELECT
