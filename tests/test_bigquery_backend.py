@@ -101,6 +101,17 @@ def test_atomic_allows_temp_tables() -> None:
     duck.atomic(["CREATE TEMP TABLE scratch AS SELECT 1 AS x", "SELECT * FROM scratch"])
 
 
+def test_scratch_temp_tables_become_dataset_tables_outside_transactions() -> None:
+    bq = backend(FakeBigQuery())
+    statement = "CREATE OR REPLACE TEMP TABLE identity__scope AS SELECT 1 AS x"
+    assert bq.render(statement) == (
+        "CREATE OR REPLACE TABLE `demo-project`.cdp.identity__scope AS SELECT 1 AS x"
+    )
+    assert "TEMP" in bq.render(statement, in_transaction=True).upper()
+    duck = DuckDBBackend()
+    assert "TEMPORARY TABLE" in duck.render(statement)
+
+
 def test_export_tables_lists_metadata_only() -> None:
     fake = FakeBigQuery()
     tables = backend(fake).export_tables()

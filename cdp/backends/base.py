@@ -55,11 +55,13 @@ class Backend(ABC):
             if in_transaction:
                 sqlmod.ensure_transactional(tree)
             tree = sqlmod.resolve_tables(tree, self.resolve_table)
-            tree = self.dialect_hooks(tree)
+            tree = self.dialect_hooks(tree, in_transaction=in_transaction)
             out.append(sqlmod.to_sql(tree, self.dialect))
         return ";\n".join(out)
 
-    def dialect_hooks(self, tree: exp.Expression) -> exp.Expression:
+    def dialect_hooks(
+        self, tree: exp.Expression, *, in_transaction: bool = False
+    ) -> exp.Expression:
         """Named rewrites where transpiling alone is wrong or slow. None by default."""
         return tree
 

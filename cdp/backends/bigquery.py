@@ -79,6 +79,20 @@ class BigQueryBackend(Backend):
             return qualified(table, self.project, self.product_dataset)
         return table
 
+    def dialect_hooks(
+        self, tree: exp.Expression, *, in_transaction: bool = False
+    ) -> exp.Expression:
+        """Dialect hook: outside a transaction, `CREATE TEMP TABLE` makes a dataset table.
+
+        A BigQuery temporary table lives only as long as its script or session. A transaction
+        is one script, so its temp tables stay temporary; every other statement is its own
+        job, so a run's scratch tables become tables in the product dataset, which it drops.
+        """
+        if isinstance(tree, exp.Create) and not in_transaction:
+            for temp in list(tree.find_all(exp.TemporaryProperty)):
+                temp.pop()
+        return tree
+
     # ---- jobs ---------------------------------------------------------------------------
     def job_config(
         self, params: Params | None = None, *, dry_run: bool = False

@@ -56,7 +56,9 @@ class DuckDBBackend(Backend):
             return qualified(table, None, self.export_schema)
         return table
 
-    def dialect_hooks(self, tree: exp.Expression) -> exp.Expression:
+    def dialect_hooks(
+        self, tree: exp.Expression, *, in_transaction: bool = False
+    ) -> exp.Expression:
         tree = tree.transform(_unnest_param_lookup, copy=False)
         tree = tree.transform(_fingerprint, copy=False)
         tree = tree.transform(_inline_cte, copy=False)

@@ -1,4 +1,4 @@
-CREATE OR REPLACE TABLE identity__changed_uids AS
+CREATE OR REPLACE TEMPORARY TABLE identity__changed_uids AS
 SELECT
   COALESCE(o.uid, n.uid) AS uid,
   COALESCE(n.is_suspicious, FALSE) AS is_suspicious

@@ -1,4 +1,4 @@
-CREATE OR REPLACE TABLE identity__devices_new AS
+CREATE OR REPLACE TEMPORARY TABLE identity__devices_new AS
 SELECT
   l.cid,
   COUNT(*) AS n_uids_seen,

@@ -1,4 +1,4 @@
-CREATE OR REPLACE TABLE identity__flags_new AS
+CREATE OR REPLACE TEMPORARY TABLE identity__flags_new AS
 SELECT
   uid,
   COUNT(*) AS n_cids,

@@ -1,4 +1,4 @@
-CREATE OR REPLACE TABLE identity__labels AS
+CREATE OR REPLACE TEMPORARY TABLE identity__labels AS
 WITH src AS NOT MATERIALIZED (
   SELECT
     s.cid,

@@ -1,4 +1,4 @@
-CREATE OR REPLACE TABLE identity__links_new AS
+CREATE OR REPLACE TEMPORARY TABLE identity__links_new AS
 WITH src AS NOT MATERIALIZED (
   SELECT
     cid,

@@ -1,4 +1,4 @@
-CREATE OR REPLACE TABLE identity__map_new AS
+CREATE OR REPLACE TEMPORARY TABLE identity__map_new AS
 WITH starts AS NOT MATERIALIZED (
   SELECT
     cid,

@@ -1,4 +1,4 @@
-CREATE OR REPLACE TABLE identity__relabeled AS
+CREATE OR REPLACE TEMPORARY TABLE identity__relabeled AS
 SELECT
   s.*
   EXCLUDE (stitched_uid, attribution),

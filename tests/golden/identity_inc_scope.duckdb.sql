@@ -1,4 +1,4 @@
-CREATE OR REPLACE TABLE identity__scope AS
+CREATE OR REPLACE TEMPORARY TABLE identity__scope AS
 WITH kept AS NOT MATERIALIZED (
   SELECT
     m.cid,

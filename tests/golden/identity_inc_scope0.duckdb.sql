@@ -1,4 +1,4 @@
-CREATE OR REPLACE TABLE identity__scope0 AS
+CREATE OR REPLACE TEMPORARY TABLE identity__scope0 AS
 SELECT
   cid,
   event_ts AS cut_ts,

@@ -1,4 +1,4 @@
-CREATE OR REPLACE TABLE identity__watermark AS
+CREATE OR REPLACE TEMPORARY TABLE identity__watermark AS
 SELECT
   MAX(staged_at) AS staged_at
 FROM stg_shards
