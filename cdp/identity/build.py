@@ -24,7 +24,7 @@ from cdp.identity.rules import params, settings_hash
 log = logging.getLogger(__name__)
 
 Mode = Literal["full", "incremental", "noop"]
-_OUTPUTS = (t.LINKS, t.FLAGS, t.DEVICES, t.STITCHED, t.MAP, t.JUNK, t.STATE)
+_OUTPUTS = (t.LINK_SESSIONS, t.LINKS, t.FLAGS, t.DEVICES, t.STITCHED, t.MAP, t.JUNK, t.STATE)
 
 
 @dataclass

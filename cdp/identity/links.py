@@ -1,7 +1,8 @@
 """Evidence and the per-UID / per-CID facts derived from it.
 
 - `identity_links`: one row per (cid, uid) seen together on at least one event (junk UIDs and
-  consent-denied rows never count), with first/last seen, events and sessions.
+  consent-denied rows never count), with first/last seen, events and sessions; aggregated from
+  `identity_link_sessions`, the same evidence per session and shard date.
 - `identity_flags`: per UID, how many CIDs it was seen on; more than `max_devices_per_user` makes
   it suspicious (a logout placeholder or a shared account, not a person).
 - `identity_devices`: per CID, how many distinct non-suspicious UIDs; more than
@@ -14,31 +15,38 @@ Each function returns one GoogleSQL SELECT; `build` decides where its rows go.
 from __future__ import annotations
 
 
-def links_select(src: str) -> str:
-    # Per session first, then per link: the same as COUNT(DISTINCT session_key), in two plain
-    # aggregations that engines run faster than one distinct aggregate.
+def link_sessions_select(src: str) -> str:
+    """Evidence per (cid, uid, session, shard date), the rows `links_select` aggregates."""
     return f"""
-WITH {src},
-per_session AS (
-  SELECT
-    cid,
-    clean_uid AS uid,
-    session_key,
-    MIN(event_ts) AS first_seen,
-    MAX(event_ts) AS last_seen,
-    COUNT(*) AS events
-  FROM src
-  WHERE cid IS NOT NULL AND clean_uid IS NOT NULL
-  GROUP BY cid, clean_uid, session_key
-)
+WITH {src}
+SELECT
+  cid,
+  clean_uid AS uid,
+  session_key,
+  shard_date,
+  MIN(event_ts) AS first_seen,
+  MAX(event_ts) AS last_seen,
+  COUNT(*) AS events
+FROM src
+WHERE cid IS NOT NULL AND clean_uid IS NOT NULL
+GROUP BY cid, clean_uid, session_key, shard_date
+"""
+
+
+def links_select(sessions: str) -> str:
+    """One row per link from `sessions` (a table or subquery of `link_sessions_select` rows).
+
+    A session staged under two shard dates has two rows, so sessions are counted distinct.
+    """
+    return f"""
 SELECT
   cid,
   uid,
   MIN(first_seen) AS first_seen,
   MAX(last_seen) AS last_seen,
   CAST(SUM(events) AS INT64) AS events,
-  COUNT(session_key) AS sessions
-FROM per_session
+  COUNT(DISTINCT session_key) AS sessions
+FROM {sessions} AS s
 GROUP BY cid, uid
 """
 

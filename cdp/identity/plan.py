@@ -11,8 +11,10 @@ event's attribution only from its CID's *cut* (the earliest event on a changed d
 
 1. SCOPE0 = CIDs with an event on a changed date, before (stitched_events) or after (stg_events),
    with that cut. Only their links can change.
-2. LINKS_NEW = the links of SCOPE0 from their whole history (login events only); FLAGS_NEW = the
-   flags of the UIDs on those links, before or after (`_AFFECTED_UIDS`).
+2. SESSIONS_NEW = the link evidence (per session) of the changed dates; LINKS_NEW = the links of
+   SCOPE0 from it and their sessions on other dates (`identity_link_sessions`, so the history is
+   not re-read); FLAGS_NEW = the flags of the UIDs on those links, before or after
+   (`_AFFECTED_UIDS`).
 3. CHANGED_UIDS = UIDs whose suspicious status flipped; DEVICES_NEW for SCOPE0 + every CID linked
    to one (their shared status and their events' attribution depend on it).
 4. SCOPE: how much of each of those CIDs to recompute. Events before the cut are unchanged, and
@@ -48,7 +50,13 @@ from cdp.identity.attribution import (
     map_select,
     stitched_select,
 )
-from cdp.identity.links import devices_select, flags_select, junk_select, links_select
+from cdp.identity.links import (
+    devices_select,
+    flags_select,
+    junk_select,
+    link_sessions_select,
+    links_select,
+)
 
 # Storage layout (BigQuery only; DuckDB drops these hints).
 _LAYOUT = {
@@ -79,6 +87,11 @@ _MERGED_FLAGS = (
     f"UNION ALL SELECT * FROM {t.FLAGS_NEW})"
 )
 _RESTAGED = "shard_date IN UNNEST(@changed_dates)"
+# SCOPE0's link evidence after this run: its sessions on other dates, and the changed dates'.
+_SCOPE0_SESSIONS = (
+    f"(SELECT * FROM {t.LINK_SESSIONS} WHERE cid IN (SELECT cid FROM {t.SCOPE0}) "
+    f"AND NOT {_RESTAGED} UNION ALL SELECT * FROM {t.SESSIONS_NEW})"
+)
 
 
 @dataclass(frozen=True)
@@ -102,7 +115,8 @@ def full_plan(settings: IdentitySettings) -> list[Statement]:
     src = source.all_events(settings)
     labels = f"({labels_select(source.device_rows(settings), t.FLAGS, t.DEVICES)})"
     return [
-        Statement("identity_full_links", _ctas(t.LINKS, links_select(src))),
+        Statement("identity_full_link_sessions", _ctas(t.LINK_SESSIONS, link_sessions_select(src))),
+        Statement("identity_full_links", _ctas(t.LINKS, links_select(t.LINK_SESSIONS))),
         Statement("identity_full_flags", _ctas(t.FLAGS, flags_select(t.LINKS))),
         Statement("identity_full_devices", _ctas(t.DEVICES, devices_select(t.LINKS, t.FLAGS))),
         Statement(
@@ -229,9 +243,10 @@ def incremental_prepare(settings: IdentitySettings) -> list[Statement]:
     return [
         Statement("identity_inc_scope0", _ctas(t.SCOPE0, _SCOPE0_SQL)),
         Statement(
-            "identity_inc_links",
-            _ctas(t.LINKS_NEW, links_select(source.login_events(settings, t.SCOPE0))),
+            "identity_inc_sessions",
+            _ctas(t.SESSIONS_NEW, link_sessions_select(source.changed_date_events(settings))),
         ),
+        Statement("identity_inc_links", _ctas(t.LINKS_NEW, links_select(_SCOPE0_SESSIONS))),
         Statement("identity_inc_flags", _ctas(t.FLAGS_NEW, flags_select(_FLAGS_NEW_LINKS))),
         Statement("identity_inc_changed_uids", _ctas(t.CHANGED_UIDS, _CHANGED_UIDS_SQL)),
         Statement(
@@ -309,6 +324,8 @@ def incremental_swap(settings: IdentitySettings) -> list[Statement]:
     sql: list[tuple[str, str | None]] = [
         (f"DELETE FROM {t.FLAGS} WHERE uid IN {_AFFECTED_UIDS}", None),
         (f"INSERT INTO {t.FLAGS} SELECT * FROM {t.FLAGS_NEW}", None),
+        (f"DELETE FROM {t.LINK_SESSIONS} WHERE {_RESTAGED}", None),
+        (f"INSERT INTO {t.LINK_SESSIONS} SELECT * FROM {t.SESSIONS_NEW}", None),
         (f"DELETE FROM {t.LINKS} WHERE cid IN (SELECT cid FROM {t.SCOPE0})", None),
         (f"INSERT INTO {t.LINKS} SELECT * FROM {t.LINKS_NEW}", None),
         (f"DELETE FROM {t.DEVICES} WHERE cid IN (SELECT cid FROM {t.SCOPE})", None),

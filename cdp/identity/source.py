@@ -26,14 +26,6 @@ def device_rows(settings: IdentitySettings) -> str:
     )
 
 
-def login_events(settings: IdentitySettings, scope: str) -> str:
-    """The events with a UID (whole history) of the CIDs listed in the table `scope`: links."""
-    return (
-        f"src AS (SELECT cid, event_ts, session_key, {clean_uid_sql(settings)} AS clean_uid "
-        f"FROM {t.STG_EVENTS} WHERE uid IS NOT NULL AND cid IN (SELECT cid FROM {scope}))"
-    )
-
-
 def suffix_events(settings: IdentitySettings) -> str:
     """For each CID of `SCOPE`: its events from its cut on (all of them when `whole`).
 

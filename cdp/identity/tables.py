@@ -8,6 +8,9 @@ STG_EVENTS: Final = "stg_events"
 STG_SHARDS: Final = "stg_shards"
 
 LINKS: Final = "identity_links"
+# Per (cid, uid, session, shard date): what `identity_links` aggregates. Staging replaces whole
+# dates, so an incremental run swaps these rows by date and re-aggregates only its CIDs' links.
+LINK_SESSIONS: Final = "identity_link_sessions"
 FLAGS: Final = "identity_flags"
 DEVICES: Final = "identity_devices"
 MAP: Final = "identity_map"
@@ -21,6 +24,7 @@ PROFILES: Final = "profiles"
 # Scratch tables of an incremental run, built before the transaction that applies them (see
 # `plan`) and dropped after it.
 SCOPE0: Final = "identity__scope0"  # CIDs with an event on a changed date, and the earliest one
+SESSIONS_NEW: Final = "identity__sessions_new"  # LINK_SESSIONS rows of the changed dates
 LINKS_NEW: Final = "identity__links_new"  # the links of SCOPE0, recomputed
 FLAGS_NEW: Final = "identity__flags_new"  # the flags of the UIDs on those links, recomputed
 CHANGED_UIDS: Final = "identity__changed_uids"  # UIDs whose suspicious status flipped
@@ -30,5 +34,5 @@ LABELS: Final = "identity__labels"  # events (of SCOPE, from the cut on) and the
 MAP_NEW: Final = "identity__map_new"  # the intervals of SCOPE that start at or after the cut
 RELABELED: Final = "identity__relabeled"  # rows of other dates whose attribution changed
 WATERMARK: Final = "identity__watermark"
-SCRATCH: Final = (SCOPE0, LINKS_NEW, FLAGS_NEW, CHANGED_UIDS, DEVICES_NEW, SCOPE, LABELS, MAP_NEW,
+SCRATCH: Final = (SCOPE0, SESSIONS_NEW, LINKS_NEW, FLAGS_NEW, CHANGED_UIDS, DEVICES_NEW, SCOPE, LABELS, MAP_NEW,
                   RELABELED, WATERMARK)  # fmt: skip

@@ -1,47 +1,12 @@
 CREATE OR REPLACE TABLE identity_links AS
-WITH src AS NOT MATERIALIZED (
-  SELECT
-    *,
-    CASE
-      WHEN uid IS NULL
-      OR CASE
-        WHEN $junk_uids IS NULL OR ARRAY_LENGTH($junk_uids) = 0
-        THEN FALSE
-        WHEN ARRAY_CONTAINS($junk_uids, LOWER(uid))
-        THEN TRUE
-        WHEN LOWER(uid) IS NULL OR ARRAY_LENGTH($junk_uids) <> LIST_COUNT($junk_uids)
-        THEN NULL
-        ELSE FALSE
-      END
-      OR REGEXP_MATCHES(uid, $junk_pattern)
-      THEN NULL
-      ELSE uid
-    END AS clean_uid
-  FROM stg_events
-), per_session AS NOT MATERIALIZED (
-  SELECT
-    cid,
-    clean_uid AS uid,
-    session_key,
-    MIN(event_ts) AS first_seen,
-    MAX(event_ts) AS last_seen,
-    COUNT(*) AS events
-  FROM src
-  WHERE
-    NOT cid IS NULL AND NOT clean_uid IS NULL
-  GROUP BY
-    cid,
-    clean_uid,
-    session_key
-)
 SELECT
   cid,
   uid,
   MIN(first_seen) AS first_seen,
   MAX(last_seen) AS last_seen,
   CAST(SUM(events) AS BIGINT) AS events,
-  COUNT(session_key) AS sessions
-FROM per_session
+  COUNT(DISTINCT session_key) AS sessions
+FROM identity_link_sessions AS s
 GROUP BY
   cid,
   uid

@@ -1,7 +1,3 @@
-DELETE FROM `demo-project`.cdp.identity_links
+DELETE FROM `demo-project`.cdp.identity_link_sessions
 WHERE
-  cid IN (
-    SELECT
-      cid
-    FROM `demo-project`.cdp.identity__scope0
-  )
+  shard_date IN UNNEST(@changed_dates)

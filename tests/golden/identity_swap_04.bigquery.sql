@@ -1,4 +1,4 @@
-INSERT INTO `demo-project`.cdp.identity_links
+INSERT INTO `demo-project`.cdp.identity_link_sessions
 SELECT
   *
-FROM `demo-project`.cdp.identity__links_new
+FROM `demo-project`.cdp.identity__sessions_new

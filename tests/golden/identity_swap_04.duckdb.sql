@@ -1,4 +1,4 @@
-INSERT INTO identity_links
+INSERT INTO identity_link_sessions
 SELECT
   *
-FROM identity__links_new
+FROM identity__sessions_new

@@ -1,7 +1,7 @@
-DELETE FROM `demo-project`.cdp.identity_devices
+DELETE FROM `demo-project`.cdp.identity_links
 WHERE
   cid IN (
     SELECT
       cid
-    FROM `demo-project`.cdp.identity__scope
+    FROM `demo-project`.cdp.identity__scope0
   )

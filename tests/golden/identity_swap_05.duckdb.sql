@@ -1,7 +1,7 @@
-DELETE FROM identity_devices
+DELETE FROM identity_links
 WHERE
   cid IN (
     SELECT
       cid
-    FROM identity__scope
+    FROM identity__scope0
   )

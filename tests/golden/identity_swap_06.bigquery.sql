@@ -1,4 +1,4 @@
-INSERT INTO `demo-project`.cdp.identity_devices
+INSERT INTO `demo-project`.cdp.identity_links
 SELECT
   *
-FROM `demo-project`.cdp.identity__devices_new
+FROM `demo-project`.cdp.identity__links_new

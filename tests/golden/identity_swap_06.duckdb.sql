@@ -1,4 +1,4 @@
-INSERT INTO identity_devices
+INSERT INTO identity_links
 SELECT
   *
-FROM identity__devices_new
+FROM identity__links_new

@@ -1,3 +1,7 @@
-DELETE FROM `demo-project`.cdp.stitched_events
+DELETE FROM `demo-project`.cdp.identity_devices
 WHERE
-  shard_date IN UNNEST(@changed_dates)
+  cid IN (
+    SELECT
+      cid
+    FROM `demo-project`.cdp.identity__scope
+  )

@@ -1,11 +1,7 @@
-DELETE FROM stitched_events
+DELETE FROM identity_devices
 WHERE
-  CASE
-    WHEN $changed_dates IS NULL OR ARRAY_LENGTH($changed_dates) = 0
-    THEN FALSE
-    WHEN ARRAY_CONTAINS($changed_dates, shard_date)
-    THEN TRUE
-    WHEN shard_date IS NULL OR ARRAY_LENGTH($changed_dates) <> LIST_COUNT($changed_dates)
-    THEN NULL
-    ELSE FALSE
-  END
+  cid IN (
+    SELECT
+      cid
+    FROM identity__scope
+  )

@@ -1,19 +1,3 @@
-DELETE FROM `demo-project`.cdp.stitched_events AS s
+DELETE FROM `demo-project`.cdp.stitched_events
 WHERE
-  s.cid IN (
-    SELECT
-      cid
-    FROM `demo-project`.cdp.identity__relabeled
-  )
-  AND s.event_key IN (
-    SELECT
-      event_key
-    FROM `demo-project`.cdp.identity__relabeled
-  )
-  AND EXISTS(
-    SELECT
-      1
-    FROM `demo-project`.cdp.identity__relabeled AS r
-    WHERE
-      r.cid = s.cid AND r.event_key = s.event_key AND r.shard_date = s.shard_date
-  )
+  shard_date IN UNNEST(@changed_dates)

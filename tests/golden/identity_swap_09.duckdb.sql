@@ -1,19 +1,11 @@
-DELETE FROM stitched_events AS s
+DELETE FROM stitched_events
 WHERE
-  s.cid IN (
-    SELECT
-      cid
-    FROM identity__relabeled
-  )
-  AND s.event_key IN (
-    SELECT
-      event_key
-    FROM identity__relabeled
-  )
-  AND EXISTS(
-    SELECT
-      1
-    FROM identity__relabeled AS r
-    WHERE
-      r.cid = s.cid AND r.event_key = s.event_key AND r.shard_date = s.shard_date
-  )
+  CASE
+    WHEN $changed_dates IS NULL OR ARRAY_LENGTH($changed_dates) = 0
+    THEN FALSE
+    WHEN ARRAY_CONTAINS($changed_dates, shard_date)
+    THEN TRUE
+    WHEN shard_date IS NULL OR ARRAY_LENGTH($changed_dates) <> LIST_COUNT($changed_dates)
+    THEN NULL
+    ELSE FALSE
+  END

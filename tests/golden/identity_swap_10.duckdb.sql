@@ -1,15 +1,52 @@
-DELETE FROM stitched_events AS s
-WHERE
-  s.cid IS NULL
-  AND s.uid IN (
-    SELECT
-      uid
-    FROM identity__changed_uids
-  )
-  AND EXISTS(
-    SELECT
-      1
-    FROM identity__relabeled AS r
-    WHERE
-      r.cid IS NULL AND r.event_key = s.event_key AND r.shard_date = s.shard_date
-  )
+INSERT INTO stitched_events
+WITH src AS NOT MATERIALIZED (
+  SELECT
+    *,
+    CASE
+      WHEN uid IS NULL
+      OR CASE
+        WHEN $junk_uids IS NULL OR ARRAY_LENGTH($junk_uids) = 0
+        THEN FALSE
+        WHEN ARRAY_CONTAINS($junk_uids, LOWER(uid))
+        THEN TRUE
+        WHEN LOWER(uid) IS NULL OR ARRAY_LENGTH($junk_uids) <> LIST_COUNT($junk_uids)
+        THEN NULL
+        ELSE FALSE
+      END
+      OR REGEXP_MATCHES(uid, $junk_pattern)
+      THEN NULL
+      ELSE uid
+    END AS clean_uid
+  FROM stg_events
+  WHERE
+    CASE
+      WHEN $changed_dates IS NULL OR ARRAY_LENGTH($changed_dates) = 0
+      THEN FALSE
+      WHEN ARRAY_CONTAINS($changed_dates, shard_date)
+      THEN TRUE
+      WHEN shard_date IS NULL OR ARRAY_LENGTH($changed_dates) <> LIST_COUNT($changed_dates)
+      THEN NULL
+      ELSE FALSE
+    END
+)
+SELECT
+  s.*
+  EXCLUDE (clean_uid),
+  CASE
+    WHEN s.cid IS NULL
+    THEN CASE
+      WHEN $include_consent_denied
+      AND NOT s.clean_uid IS NULL
+      AND (
+        NOT COALESCE(f.is_suspicious, FALSE) OR $keep_suspicious_logins
+      )
+      THEN s.clean_uid
+    END
+    ELSE l.stitched_uid
+  END AS stitched_uid,
+  CASE WHEN s.cid IS NULL THEN 'consent_denied' ELSE l.attribution END AS attribution
+FROM src AS s
+LEFT JOIN identity__labels AS l
+  ON l.cid = s.cid AND l.event_key = s.event_key AND l.shard_date = s.shard_date
+LEFT JOIN identity_flags AS f
+  ON f.uid = s.clean_uid AND s.cid IS NULL

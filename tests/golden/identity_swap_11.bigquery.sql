@@ -1,4 +1,19 @@
-INSERT INTO `demo-project`.cdp.stitched_events
-SELECT
-  *
-FROM `demo-project`.cdp.identity__relabeled
+DELETE FROM `demo-project`.cdp.stitched_events AS s
+WHERE
+  s.cid IN (
+    SELECT
+      cid
+    FROM `demo-project`.cdp.identity__relabeled
+  )
+  AND s.event_key IN (
+    SELECT
+      event_key
+    FROM `demo-project`.cdp.identity__relabeled
+  )
+  AND EXISTS(
+    SELECT
+      1
+    FROM `demo-project`.cdp.identity__relabeled AS r
+    WHERE
+      r.cid = s.cid AND r.event_key = s.event_key AND r.shard_date = s.shard_date
+  )

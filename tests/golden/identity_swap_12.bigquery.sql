@@ -1,11 +1,15 @@
-DELETE FROM `demo-project`.cdp.identity_map AS m
+DELETE FROM `demo-project`.cdp.stitched_events AS s
 WHERE
-  EXISTS(
+  s.cid IS NULL
+  AND s.uid IN (
+    SELECT
+      uid
+    FROM `demo-project`.cdp.identity__changed_uids
+  )
+  AND EXISTS(
     SELECT
       1
-    FROM `demo-project`.cdp.identity__scope AS s
+    FROM `demo-project`.cdp.identity__relabeled AS r
     WHERE
-      s.cid = m.cid AND (
-        s.whole OR m.interval_no >= s.kept
-      )
+      r.cid IS NULL AND r.event_key = s.event_key AND r.shard_date = s.shard_date
   )

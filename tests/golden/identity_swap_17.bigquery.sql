@@ -1,0 +1,3 @@
+DELETE FROM `demo-project`.cdp.identity_junk
+WHERE
+  shard_date IN UNNEST(@changed_dates)
