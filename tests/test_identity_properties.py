@@ -7,6 +7,7 @@ oracle for every event's stitched UID; the other properties hold whatever the ru
 from __future__ import annotations
 
 import itertools
+import os
 import random
 from collections import defaultdict
 from typing import Any
@@ -22,7 +23,11 @@ from cdp.identity import rules as r
 from cdp.identity.reference import stitch
 from tests.identity_strategies import event_streams, identity_settings, restage, snapshot, stg_table
 
-FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(
+    max_examples=int(os.environ.get("CDP_PROPERTY_EXAMPLES", "40")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 
 def _fresh(rows: list[dict[str, Any]], ident: IdentitySettings) -> DuckDBBackend:

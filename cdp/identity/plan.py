@@ -19,7 +19,8 @@ event's attribution only from its CID's *cut* (the earliest event on a changed d
    to one (their shared status and their events' attribution depend on it).
 4. SCOPE: how much of each of those CIDs to recompute. Events before the cut are unchanged, and
    so is their attribution when (a) the CID had a login strictly before the cut, (b) none of its
-   UIDs flipped and (c) its shared status stayed. Then only the suffix from the cut is
+   UIDs flipped and (c) its shared status stayed; or when the CID has no login at all, before
+   or after (its events stay unattributed). Then only the suffix from the cut is
    recomputed, from what precedes it, read from the old `identity_map`: the last UID before the
    cut (`carry_uid`), the CID's first UID (`first_uid`), the intervals starting before the cut
    (`kept`, which stay) and the last of them (whose end may move). Otherwise (`whole`) the CID's
@@ -178,13 +179,16 @@ modes AS (
     last_kept.valid_from AS kept_from,
     last_kept.valid_from_key AS kept_from_key,
     last_kept.status AS kept_status,
-    c.cid IS NULL
+    -- A CID with no login before or after this run stays anonymous: its suffix is enough.
+    (od.cid IS NOT NULL OR nd.cid IS NOT NULL) AND (
+      c.cid IS NULL
       OR sc.flipped
       OR COALESCE(od.is_shared, FALSE) != COALESCE(nd.is_shared, FALSE)
       OR od.first_login IS NULL
       OR od.first_login >= c.cut_ts
       OR last_kept.uid IS NULL
-      OR first_kept.uid IS NULL AS whole
+      OR first_kept.uid IS NULL
+    ) AS whole
   FROM {_SCOPE_CIDS} AS sc
   LEFT JOIN {t.SCOPE0} AS c ON c.cid = sc.cid
   LEFT JOIN {t.DEVICES} AS od ON od.cid = sc.cid
@@ -200,7 +204,7 @@ SELECT
   IF(whole, NULL, cut_key) AS cut_key,
   IF(whole, NULL, carry_uid) AS carry_uid,
   IF(whole, NULL, first_uid) AS first_uid,
-  IF(whole, 0, kept) AS kept,
+  IF(whole, 0, COALESCE(kept, 0)) AS kept,
   IF(whole, NULL, kept_from) AS kept_from,
   IF(whole, NULL, kept_from_key) AS kept_from_key,
   IF(whole, NULL, kept_status) AS kept_status
@@ -312,7 +316,7 @@ SELECT
   s.kept_status AS status
 FROM {t.SCOPE} AS s
 LEFT JOIN {t.MAP_NEW} AS n ON n.cid = s.cid AND n.interval_no = s.kept + 1
-WHERE NOT s.whole
+WHERE NOT s.whole AND s.kept > 0
 """
 
 

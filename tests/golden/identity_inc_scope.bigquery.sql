@@ -26,13 +26,18 @@ WITH kept AS (
     last_kept.valid_from AS kept_from,
     last_kept.valid_from_key AS kept_from_key,
     last_kept.status AS kept_status,
-    c.cid IS NULL
-    OR sc.flipped
-    OR COALESCE(od.is_shared, FALSE) <> COALESCE(nd.is_shared, FALSE)
-    OR od.first_login IS NULL
-    OR od.first_login >= c.cut_ts
-    OR last_kept.uid IS NULL
-    OR first_kept.uid IS NULL AS whole
+    (
+      NOT od.cid IS NULL OR NOT nd.cid IS NULL
+    ) /* A CID with no login before or after this run stays anonymous: its suffix is enough. */
+    AND (
+      c.cid IS NULL
+      OR sc.flipped
+      OR COALESCE(od.is_shared, FALSE) <> COALESCE(nd.is_shared, FALSE)
+      OR od.first_login IS NULL
+      OR od.first_login >= c.cut_ts
+      OR last_kept.uid IS NULL
+      OR first_kept.uid IS NULL
+    ) AS whole
   FROM (
     SELECT
       cid,
@@ -87,7 +92,7 @@ SELECT
   IF(whole, NULL, cut_key) AS cut_key,
   IF(whole, NULL, carry_uid) AS carry_uid,
   IF(whole, NULL, first_uid) AS first_uid,
-  IF(whole, 0, kept) AS kept,
+  IF(whole, 0, COALESCE(kept, 0)) AS kept,
   IF(whole, NULL, kept_from) AS kept_from,
   IF(whole, NULL, kept_from_key) AS kept_from_key,
   IF(whole, NULL, kept_status) AS kept_status

@@ -26,13 +26,18 @@ WITH kept AS NOT MATERIALIZED (
     last_kept.valid_from AS kept_from,
     last_kept.valid_from_key AS kept_from_key,
     last_kept.status AS kept_status,
-    c.cid IS NULL
-    OR sc.flipped
-    OR COALESCE(od.is_shared, FALSE) <> COALESCE(nd.is_shared, FALSE)
-    OR od.first_login IS NULL
-    OR od.first_login >= c.cut_ts
-    OR last_kept.uid IS NULL
-    OR first_kept.uid IS NULL AS whole
+    (
+      NOT od.cid IS NULL OR NOT nd.cid IS NULL
+    ) /* A CID with no login before or after this run stays anonymous: its suffix is enough. */
+    AND (
+      c.cid IS NULL
+      OR sc.flipped
+      OR COALESCE(od.is_shared, FALSE) <> COALESCE(nd.is_shared, FALSE)
+      OR od.first_login IS NULL
+      OR od.first_login >= c.cut_ts
+      OR last_kept.uid IS NULL
+      OR first_kept.uid IS NULL
+    ) AS whole
   FROM (
     SELECT
       cid,
@@ -87,7 +92,7 @@ SELECT
   CASE WHEN whole THEN NULL ELSE cut_key END AS cut_key,
   CASE WHEN whole THEN NULL ELSE carry_uid END AS carry_uid,
   CASE WHEN whole THEN NULL ELSE first_uid END AS first_uid,
-  CASE WHEN whole THEN 0 ELSE kept END AS kept,
+  CASE WHEN whole THEN 0 ELSE COALESCE(kept, 0) END AS kept,
   CASE WHEN whole THEN NULL ELSE kept_from END AS kept_from,
   CASE WHEN whole THEN NULL ELSE kept_from_key END AS kept_from_key,
   CASE WHEN whole THEN NULL ELSE kept_status END AS kept_status

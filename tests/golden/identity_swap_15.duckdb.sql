@@ -12,4 +12,4 @@ FROM identity__scope AS s
 LEFT JOIN identity__map_new AS n
   ON n.cid = s.cid AND n.interval_no = s.kept + 1
 WHERE
-  NOT s.whole
+  NOT s.whole AND s.kept > 0
