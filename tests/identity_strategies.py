@@ -14,40 +14,10 @@ import pyarrow as pa
 from hypothesis import strategies as st
 
 from cdp.config import IdentitySettings
+from tests.staged_schema import STG_EVENTS_SCHEMA
 
 T0 = datetime(2024, 3, 1, tzinfo=UTC)
 JUNK = ["null", "NULL", "undefined", "", " ", "0", "000", "-1", "Anonymous", "test_user", "dummy1"]
-
-STG_SCHEMA = pa.schema(
-    [
-        ("event_key", pa.string()),
-        ("event_ts", pa.timestamp("us", tz="UTC")),
-        ("event_timestamp", pa.int64()),
-        ("event_date", pa.date32()),
-        ("shard_date", pa.string()),
-        ("is_provisional", pa.bool_()),
-        ("event_name", pa.string()),
-        ("cid", pa.string()),
-        ("uid", pa.string()),
-        ("ga_session_id", pa.int64()),
-        ("ga_session_number", pa.int64()),
-        ("page_location", pa.string()),
-        ("page_title", pa.string()),
-        ("page_referrer", pa.string()),
-        ("engagement_time_msec", pa.int64()),
-        ("analytics_storage", pa.string()),
-        ("ads_storage", pa.string()),
-        ("device_category", pa.string()),
-        ("country", pa.string()),
-        ("city", pa.string()),
-        ("platform", pa.string()),
-        ("traffic_source", pa.string()),
-        ("traffic_medium", pa.string()),
-        ("traffic_campaign", pa.string()),
-        ("session_key", pa.string()),
-        ("page_path", pa.string()),
-    ]
-)
 
 
 def make_event(key: str, ts: datetime, cid: str | None, uid: str | None, *, shard_lag_days: int = 0,
@@ -74,7 +44,7 @@ def make_event(key: str, ts: datetime, cid: str | None, uid: str | None, *, shar
 
 
 def stg_table(rows: list[dict[str, Any]]) -> pa.Table:
-    return pa.Table.from_pylist(rows, schema=STG_SCHEMA)
+    return pa.Table.from_pylist(rows, schema=STG_EVENTS_SCHEMA)
 
 
 @st.composite

@@ -10,46 +10,13 @@ import pyarrow as pa
 from hypothesis import strategies as st
 
 from cdp.backends.base import Backend
+from tests.staged_schema import STITCHED_EVENTS_SCHEMA
 
 AS_OF = datetime(2024, 5, 20, 12, 0, tzinfo=UTC)
 AS_OF_US = int(AS_OF.timestamp()) * 1_000_000
 HOUR_US = 3_600 * 1_000_000
 DAY_US = 24 * HOUR_US
 
-EVENT_SCHEMA = pa.schema(
-    [
-        ("event_key", pa.string()),
-        ("event_ts", pa.timestamp("us")),
-        ("event_timestamp", pa.int64()),
-        ("event_date", pa.date32()),
-        ("shard_date", pa.string()),
-        ("is_provisional", pa.bool_()),
-        ("event_name", pa.string()),
-        ("cid", pa.string()),
-        ("uid", pa.string()),
-        ("ga_session_id", pa.int64()),
-        ("ga_session_number", pa.int64()),
-        ("session_key", pa.string()),
-        ("page_location", pa.string()),
-        ("page_path", pa.string()),
-        ("page_title", pa.string()),
-        ("page_referrer", pa.string()),
-        ("engagement_time_msec", pa.int64()),
-        ("analytics_storage", pa.string()),
-        ("ads_storage", pa.string()),
-        ("device_category", pa.string()),
-        ("country", pa.string()),
-        ("city", pa.string()),
-        ("platform", pa.string()),
-        ("traffic_source", pa.string()),
-        ("traffic_medium", pa.string()),
-        ("traffic_campaign", pa.string()),
-        ("tab_name", pa.string()),
-        ("model", pa.string()),
-        ("stitched_uid", pa.string()),
-        ("attribution", pa.string()),
-    ]
-)
 
 PROFILE_SCHEMA = pa.schema(
     [
@@ -70,10 +37,10 @@ PROFILE_SCHEMA = pa.schema(
 def event_row(i: int, **values: Any) -> dict[str, Any]:
     """A full stitched_events row; `event_timestamp` (µs) drives event_ts/event_date."""
     ts = int(values.get("event_timestamp", AS_OF_US))
-    moment = datetime(1970, 1, 1) + timedelta(microseconds=ts)
+    moment = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=ts)
     cid = values.get("cid", f"c-{values.get('stitched_uid') or 'anon'}")
     session = values.get("ga_session_id", 1)
-    row: dict[str, Any] = {name: None for name in EVENT_SCHEMA.names}
+    row: dict[str, Any] = {name: None for name in STITCHED_EVENTS_SCHEMA.names}
     row.update(
         event_key=f"k{i:06d}",
         event_ts=moment,
@@ -94,7 +61,7 @@ def event_row(i: int, **values: Any) -> dict[str, Any]:
 
 def events_table(rows: Iterable[Mapping[str, Any]]) -> pa.Table:
     rows = [event_row(i, **r) for i, r in enumerate(rows)]
-    return pa.Table.from_pylist(rows, schema=EVENT_SCHEMA)
+    return pa.Table.from_pylist(rows, schema=STITCHED_EVENTS_SCHEMA)
 
 
 def profile_row(uid: str, **values: Any) -> dict[str, Any]:

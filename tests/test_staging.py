@@ -15,6 +15,7 @@ from cdp.errors import InputError
 from cdp.ga4.staging import ShardPlan, plan_shards, stage, stage_select
 from tests.export_builder import event, write_shard
 from tests.golden import assert_golden
+from tests.staged_schema import STG_EVENTS_SCHEMA
 
 SETTINGS = StagingSettings(extra_params=[ParamColumn(key="tab_name"), ParamColumn(key="model")])
 
@@ -44,6 +45,14 @@ def test_flattens_params_and_paths(duck: DuckDBBackend) -> None:
     assert row["engagement_time_msec"] == 105
     assert row["event_date"] == date(2024, 1, 1)
     assert row["analytics_storage"] == "Yes" and row["device_category"] == "mobile"
+
+
+def test_staged_columns_match_the_test_schema(duck: DuckDBBackend) -> None:
+    write_shard(duck, "events_20240101", [event("20240101", "c1", "page_view", 1)])
+    stage(duck, SETTINGS)
+    names = duck.query("SELECT * FROM stg_events LIMIT 0").schema.names
+    extras = [p.column_name for p in SETTINGS.extra_params]
+    assert [n for n in names if n not in extras] == STG_EVENTS_SCHEMA.names
 
 
 PATHS = {  # page_location -> page_path, as REGEXP_EXTRACT(r'^(?:scheme://host)?([^?#]*)') gives
