@@ -27,7 +27,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import measure, median, write_results
+from benchmarks.common import measure, median, read_results, write_results
 
 DATA = Path(__file__).parent / "data"
 START = datetime(2024, 5, 1, tzinfo=UTC)
@@ -192,10 +192,8 @@ def new_day(path: str, day: int, per_day: int, devices: int, memory_limit: str |
 
 def _vs_staging_floor(seconds: float, events: int) -> float | None:
     """Full build / the staging benchmark's raw-export scan at the same size, if it was run."""
-    staging = Path(__file__).parent / "results" / "staging.json"
-    if not staging.exists():
-        return None
-    runs = json.loads(staging.read_text(encoding="utf-8")).get("runs", [])
+    staging = read_results("staging")
+    runs = staging.get("runs", []) if staging else []
     floors = [r["floor_scan"]["seconds"] for r in runs if r.get("target_events") == events]
     return round(seconds / floors[-1], 2) if floors else None
 

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import measure, write_results
+from benchmarks.common import measure, read_results, write_results
 
 DATA = Path(__file__).parent / "data"
 SPECS_DIR = Path(__file__).parent.parent / "fixtures" / "specs"
@@ -196,13 +196,8 @@ def funnel(path: str) -> dict[str, Any]:
 
 def _against_stitching(events: int, seconds: float) -> dict[str, Any]:
     """The full identity build of about as many events (benchmarks/results/identity.json)."""
-    import json
-
-    path = Path(__file__).parent / "results" / "identity.json"
-    if not path.exists():
-        return {}
-    identity = json.loads(path.read_text())
-    if abs(identity.get("events", 0) - events) > 0.05 * events:
+    identity = read_results("identity")
+    if identity is None or abs(identity.get("events", 0) - events) > 0.05 * events:
         return {}
     stitching = identity["full_build"]["seconds"]
     return {"stitching_seconds": stitching, "segments_vs_stitching": round(seconds / stitching, 2)}

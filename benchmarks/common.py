@@ -55,6 +55,15 @@ def machine() -> dict[str, Any]:
     }
 
 
+def read_results(name: str) -> dict[str, Any] | None:
+    """Another benchmark's figures (`benchmarks/results/<name>.json`), if it has been run."""
+    path = RESULTS / f"{name}.json"
+    if not path.exists():
+        return None
+    figures: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return figures
+
+
 def write_results(name: str, payload: dict[str, Any]) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"

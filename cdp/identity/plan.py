@@ -20,11 +20,11 @@ event's attribution only from its CID's *cut* (the earliest event on a changed d
 4. SCOPE: how much of each of those CIDs to recompute. Events before the cut are unchanged, and
    so is their attribution when (a) the CID had a login strictly before the cut, (b) none of its
    UIDs flipped and (c) its shared status stayed; or when the CID has no login at all, before
-   or after (its events stay unattributed). Then only the suffix from the cut is
-   recomputed, from what precedes it, read from the old `identity_map`: the last UID before the
-   cut (`carry_uid`), the CID's first UID (`first_uid`), the intervals starting before the cut
-   (`kept`, which stay) and the last of them (whose end may move). Otherwise (`whole`) the CID's
-   whole history is recomputed.
+   or after (its events stay unattributed). Then only the suffix from the cut is recomputed,
+   from what precedes it, read from the old `identity_map`: the last UID before the cut
+   (`carry_uid`), the CID's first UID (`first_uid`), the intervals starting before the cut
+   (`kept`, which stay) and the last of them (whose end may move). Otherwise (`whole`) the
+   CID's whole history is recomputed.
 5. LABELS (those events, narrow, with their attribution), MAP_NEW (the intervals starting in the
    suffix), RELABELED (the full rows, on other dates, whose attribution changed: events of the
    suffixes and of `whole` CIDs; consent-denied rows whose own UID flipped).
@@ -212,8 +212,8 @@ FROM modes
 """
 
 # Rows of other dates whose attribution changed: events recomputed from their cut on (then
-# consent-denied rows whose own UID flipped, when one did). (The `IN`s are redundant: they let an engine skip
-# rows by CID and key before it joins, and so read the other columns of those rows only.)
+# consent-denied rows whose own UID flipped, when one did). The `IN`s are redundant: they let an
+# engine skip rows by CID and key before it joins, and so read the other columns of those rows only.
 _OTHER_DATES = f"(SELECT cid, event_key FROM {t.LABELS} WHERE NOT ({_RESTAGED}))"
 _RELABELED_SQL = f"""
 SELECT s.* EXCEPT (stitched_uid, attribution), l.stitched_uid, l.attribution
