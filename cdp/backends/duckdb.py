@@ -60,6 +60,7 @@ class DuckDBBackend(Backend):
         self, tree: exp.Expression, *, in_transaction: bool = False
     ) -> exp.Expression:
         tree = tree.transform(_unnest_param_lookup, copy=False)
+        tree = tree.transform(_in_unnest, copy=False)
         tree = tree.transform(_fingerprint, copy=False)
         tree = tree.transform(_inline_cte, copy=False)
         cleaned = tree.transform(_drop_layout_hints, copy=False)
@@ -204,6 +205,23 @@ def _inline_cte(node: exp.Expression) -> exp.Expression:
     if isinstance(node, exp.CTE) and node.args.get("materialized") is None:
         node.set("materialized", False)
     return node
+
+
+def _in_unnest(node: exp.Expression) -> exp.Expression:
+    """Dialect hook: `x IN UNNEST(@param)` becomes `list_contains($param, x)`.
+
+    sqlglot spells out the NULL cases in a CASE around `ARRAY_CONTAINS`, which DuckDB cannot
+    push into a scan: `shard_date IN UNNEST(@changed_dates)` read every row group instead of
+    the changed dates' (zone maps), and under a NOT it became a join after the scan. The two
+    differ only for an array holding NULL, which a BigQuery array parameter cannot.
+    """
+    unnest = node.args.get("unnest") if isinstance(node, exp.In) else None
+    if not isinstance(unnest, exp.Unnest) or len(unnest.expressions) != 1:
+        return node
+    array = unnest.expressions[0]
+    if not isinstance(array, exp.Parameter | exp.Placeholder):
+        return node
+    return exp.Anonymous(this="list_contains", expressions=[array.copy(), node.this.copy()])
 
 
 def _fingerprint(node: exp.Expression) -> exp.Expression:

@@ -90,6 +90,9 @@ def labels_select(src: str, flags: str, devices: str) -> str:
     before the event; `is_first` marks the first event in `src`.
     """
     window = f"PARTITION BY cid {_ORDER} ROWS BETWEEN UNBOUNDED PRECEDING AND"
+    # Only the flags that are set change a decision: the joins then probe a few rows, not all.
+    suspicious = f"(SELECT uid, is_suspicious FROM {flags} WHERE is_suspicious)"
+    shared = f"(SELECT cid, is_shared FROM {devices} WHERE is_shared)"
     return f"""
 WITH {src},
 ordered AS (
@@ -110,9 +113,9 @@ device_events AS (
     COALESCE(cand.is_suspicious, FALSE) AS cand_suspicious,
     COALESCE(d.is_shared, FALSE) AS is_shared
   FROM (SELECT *, COALESCE(clean_uid, prev_login) AS prev_uid FROM ordered) AS o
-  LEFT JOIN {flags} AS own ON own.uid = o.clean_uid
-  LEFT JOIN {flags} AS cand ON cand.uid = COALESCE(o.prev_uid, o.first_uid)
-  LEFT JOIN {devices} AS d ON d.cid = o.cid
+  LEFT JOIN {suspicious} AS own ON own.uid = o.clean_uid
+  LEFT JOIN {suspicious} AS cand ON cand.uid = COALESCE(o.prev_uid, o.first_uid)
+  LEFT JOIN {shared} AS d ON d.cid = o.cid
 )
 SELECT
   {_LABEL_INPUTS},

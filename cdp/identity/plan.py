@@ -25,9 +25,10 @@ event's attribution only from its CID's *cut* (the earliest event on a changed d
    (`carry_uid`), the CID's first UID (`first_uid`), the intervals starting before the cut
    (`kept`, which stay) and the last of them (whose end may move). Otherwise (`whole`) the
    CID's whole history is recomputed.
-5. LABELS (those events, narrow, with their attribution), MAP_NEW (the intervals starting in the
-   suffix), RELABELED (the full rows, on other dates, whose attribution changed: events of the
-   suffixes and of `whole` CIDs; consent-denied rows whose own UID flipped).
+5. HISTORY (the `stitched_events` rows of those events on dates not restaged, read once, wide),
+   LABELS (those events, narrow, with their attribution: the restaged dates' from `stg_events`,
+   the others from HISTORY), MAP_NEW (the intervals starting in the suffix), RELABELED (the
+   HISTORY rows whose attribution changed; consent-denied rows whose own UID flipped).
 6. One transaction (DML only: BigQuery transactions cannot create permanent tables) applies it:
    outputs keyed by CID or UID get DELETE + INSERT of the scoped keys; `stitched_events` gets the
    restaged dates' rows deleted and re-inserted from `stg_events` with their LABELS, and the
@@ -212,18 +213,16 @@ FROM modes
 """
 
 # Rows of other dates whose attribution changed: events recomputed from their cut on (then
-# consent-denied rows whose own UID flipped, when one did). The `IN`s are redundant: they let an
-# engine skip rows by CID and key before it joins, and so read the other columns of those rows only.
-_OTHER_DATES = f"(SELECT cid, event_key FROM {t.LABELS} WHERE NOT ({_RESTAGED}))"
+# consent-denied rows whose own UID flipped, when one did).
 _RELABELED_SQL = f"""
-SELECT s.* EXCEPT (stitched_uid, attribution), l.stitched_uid, l.attribution
-FROM {t.STITCHED} AS s
+SELECT
+  h.* EXCEPT (stitched_uid, attribution, carry_uid, carry_first, kept),
+  l.stitched_uid,
+  l.attribution
+FROM {t.HISTORY} AS h
 JOIN {t.LABELS} AS l
-  ON l.cid = s.cid AND l.event_key = s.event_key AND l.shard_date = s.shard_date
-WHERE NOT (l.{_RESTAGED})
-  AND (s.stitched_uid IS DISTINCT FROM l.stitched_uid OR s.attribution != l.attribution)
-  AND s.cid IN (SELECT cid FROM {_OTHER_DATES})
-  AND s.event_key IN (SELECT event_key FROM {_OTHER_DATES})
+  ON l.cid = h.cid AND l.event_key = h.event_key AND l.shard_date = h.shard_date
+WHERE h.stitched_uid IS DISTINCT FROM l.stitched_uid OR h.attribution != l.attribution
 """
 _RELABELED_CONSENT_SQL = f"""
 INSERT INTO {t.RELABELED}
@@ -258,6 +257,7 @@ def incremental_prepare(settings: IdentitySettings) -> list[Statement]:
             _ctas(t.DEVICES_NEW, devices_select(scope_links, _MERGED_FLAGS)),
         ),
         Statement("identity_inc_scope", _ctas(t.SCOPE, _SCOPE_SQL)),
+        Statement("identity_inc_history", _ctas(t.HISTORY, source.history_rows())),
         Statement(
             "identity_inc_labels",
             _ctas(
@@ -273,10 +273,10 @@ def incremental_prepare(settings: IdentitySettings) -> list[Statement]:
     ]
 
 
+# The `IN` is redundant: it lets an engine skip rows on the narrow key before it joins.
 _DELETE_RELABELED = f"""
 DELETE FROM {t.STITCHED} AS s
-WHERE s.cid IN (SELECT cid FROM {t.RELABELED})
-  AND s.event_key IN (SELECT event_key FROM {t.RELABELED})
+WHERE s.event_key IN (SELECT event_key FROM {t.RELABELED})
   AND EXISTS (
     SELECT 1 FROM {t.RELABELED} AS r
     WHERE r.cid = s.cid AND r.event_key = s.event_key AND r.shard_date = s.shard_date

@@ -26,27 +26,48 @@ def device_rows(settings: IdentitySettings) -> str:
     )
 
 
+def history_rows() -> str:
+    """The `stitched_events` rows of `SCOPE` on dates not restaged: whole CIDs' and suffixes'.
+
+    Wide rows, read once: they feed the labels (narrow columns) and are re-inserted where their
+    attribution changed. On DuckDB, where CIDs are not clustered, fetching a few thousand
+    scattered rows costs nearly a scan of every column, so it is done once, not twice.
+    """
+    after = at_or_after("s.event_ts", "s.event_key", "sc.cut_ts", "sc.cut_key")
+    other_dates = "NOT (s.shard_date IN UNNEST(@changed_dates))"
+    return f"""
+SELECT s.*, sc.carry_uid, sc.first_uid AS carry_first, sc.kept
+FROM {t.STITCHED} AS s
+JOIN (SELECT * FROM {t.SCOPE} WHERE NOT whole) AS sc ON sc.cid = s.cid
+WHERE s.event_ts >= (SELECT MIN(cut_ts) FROM {t.SCOPE} WHERE NOT whole) AND {after}
+  AND {other_dates}
+UNION ALL
+SELECT s.*, sc.carry_uid, sc.first_uid AS carry_first, sc.kept
+FROM {t.STITCHED} AS s
+JOIN (SELECT * FROM {t.SCOPE} WHERE whole) AS sc ON sc.cid = s.cid
+WHERE {other_dates}
+"""
+
+
 def suffix_events(settings: IdentitySettings) -> str:
     """For each CID of `SCOPE`: its events from its cut on (all of them when `whole`).
 
-    With what the rules need to know of the events before the cut (see `plan`). Two branches,
-    so that an engine can skip the history before the earliest cut (`event_ts` bound) for the
-    suffixes and read only the few `whole` CIDs' events from the rest.
+    With what the rules need to know of the events before the cut (see `plan`). The restaged
+    dates' events come from `stg_events` (read by date), the others from `HISTORY`.
     """
     after = at_or_after("s.event_ts", "s.event_key", "sc.cut_ts", "sc.cut_key")
-    columns = (
-        f"s.cid, s.event_ts, s.event_key, s.shard_date, {clean_uid_sql(settings, 's.uid')} "
-        "AS clean_uid, sc.carry_uid, sc.first_uid AS carry_first, sc.kept"
-    )
     return f"""src AS (
-  SELECT {columns}
+  SELECT
+    s.cid, s.event_ts, s.event_key, s.shard_date, {clean_uid_sql(settings, "s.uid")} AS clean_uid,
+    sc.carry_uid, sc.first_uid AS carry_first, sc.kept
   FROM {t.STG_EVENTS} AS s
-  JOIN (SELECT * FROM {t.SCOPE} WHERE NOT whole) AS sc ON sc.cid = s.cid
-  WHERE s.event_ts >= (SELECT MIN(cut_ts) FROM {t.SCOPE} WHERE NOT whole) AND {after}
+  JOIN {t.SCOPE} AS sc ON sc.cid = s.cid
+  WHERE s.shard_date IN UNNEST(@changed_dates) AND (sc.whole OR {after})
   UNION ALL
-  SELECT {columns}
-  FROM {t.STG_EVENTS} AS s
-  JOIN (SELECT * FROM {t.SCOPE} WHERE whole) AS sc ON sc.cid = s.cid
+  SELECT
+    cid, event_ts, event_key, shard_date, {clean_uid_sql(settings)} AS clean_uid,
+    carry_uid, carry_first, kept
+  FROM {t.HISTORY}
 )"""
 
 

@@ -30,9 +30,10 @@ FLAGS_NEW: Final = "identity__flags_new"  # the flags of the UIDs on those links
 CHANGED_UIDS: Final = "identity__changed_uids"  # UIDs whose suspicious status flipped
 DEVICES_NEW: Final = "identity__devices_new"  # devices of SCOPE0 + CIDs linked to CHANGED_UIDS
 SCOPE: Final = "identity__scope"  # those CIDs, each recomputed whole or from its cut on
+HISTORY: Final = "identity__history"  # rows of SCOPE on other dates (whole, or from the cut)
 LABELS: Final = "identity__labels"  # events (of SCOPE, from the cut on) and their attribution
 MAP_NEW: Final = "identity__map_new"  # the intervals of SCOPE that start at or after the cut
 RELABELED: Final = "identity__relabeled"  # rows of other dates whose attribution changed
 WATERMARK: Final = "identity__watermark"
-SCRATCH: Final = (SCOPE0, SESSIONS_NEW, LINKS_NEW, FLAGS_NEW, CHANGED_UIDS, DEVICES_NEW, SCOPE, LABELS, MAP_NEW,
-                  RELABELED, WATERMARK)  # fmt: skip
+SCRATCH: Final = (SCOPE0, SESSIONS_NEW, LINKS_NEW, FLAGS_NEW, CHANGED_UIDS, DEVICES_NEW, SCOPE, HISTORY, LABELS,
+                  MAP_NEW, RELABELED, WATERMARK)  # fmt: skip

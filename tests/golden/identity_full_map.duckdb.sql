@@ -13,15 +13,7 @@ WITH logins AS NOT MATERIALIZED (
       event_key,
       CASE
         WHEN uid IS NULL
-        OR CASE
-          WHEN $junk_uids IS NULL OR ARRAY_LENGTH($junk_uids) = 0
-          THEN FALSE
-          WHEN ARRAY_CONTAINS($junk_uids, LOWER(uid))
-          THEN TRUE
-          WHEN LOWER(uid) IS NULL OR ARRAY_LENGTH($junk_uids) <> LIST_COUNT($junk_uids)
-          THEN NULL
-          ELSE FALSE
-        END
+        OR ARRAY_CONTAINS($junk_uids, LOWER(uid))
         OR REGEXP_MATCHES(uid, $junk_pattern)
         THEN NULL
         ELSE uid

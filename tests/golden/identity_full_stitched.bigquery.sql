@@ -83,11 +83,32 @@ LEFT JOIN (
         COALESCE(clean_uid, prev_login) AS prev_uid
       FROM ordered
     ) AS o
-    LEFT JOIN `demo-project`.cdp.identity_flags AS own
+    LEFT JOIN (
+      SELECT
+        uid,
+        is_suspicious
+      FROM `demo-project`.cdp.identity_flags
+      WHERE
+        is_suspicious
+    ) AS own
       ON own.uid = o.clean_uid
-    LEFT JOIN `demo-project`.cdp.identity_flags AS cand
+    LEFT JOIN (
+      SELECT
+        uid,
+        is_suspicious
+      FROM `demo-project`.cdp.identity_flags
+      WHERE
+        is_suspicious
+    ) AS cand
       ON cand.uid = COALESCE(o.prev_uid, o.first_uid)
-    LEFT JOIN `demo-project`.cdp.identity_devices AS d
+    LEFT JOIN (
+      SELECT
+        cid,
+        is_shared
+      FROM `demo-project`.cdp.identity_devices
+      WHERE
+        is_shared
+    ) AS d
       ON d.cid = o.cid
   )
   SELECT

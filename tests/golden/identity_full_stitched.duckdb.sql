@@ -4,15 +4,7 @@ WITH src AS NOT MATERIALIZED (
     *,
     CASE
       WHEN uid IS NULL
-      OR CASE
-        WHEN $junk_uids IS NULL OR ARRAY_LENGTH($junk_uids) = 0
-        THEN FALSE
-        WHEN ARRAY_CONTAINS($junk_uids, LOWER(uid))
-        THEN TRUE
-        WHEN LOWER(uid) IS NULL OR ARRAY_LENGTH($junk_uids) <> LIST_COUNT($junk_uids)
-        THEN NULL
-        ELSE FALSE
-      END
+      OR ARRAY_CONTAINS($junk_uids, LOWER(uid))
       OR REGEXP_MATCHES(uid, $junk_pattern)
       THEN NULL
       ELSE uid
@@ -45,15 +37,7 @@ LEFT JOIN (
       shard_date,
       CASE
         WHEN uid IS NULL
-        OR CASE
-          WHEN $junk_uids IS NULL OR ARRAY_LENGTH($junk_uids) = 0
-          THEN FALSE
-          WHEN ARRAY_CONTAINS($junk_uids, LOWER(uid))
-          THEN TRUE
-          WHEN LOWER(uid) IS NULL OR ARRAY_LENGTH($junk_uids) <> LIST_COUNT($junk_uids)
-          THEN NULL
-          ELSE FALSE
-        END
+        OR ARRAY_CONTAINS($junk_uids, LOWER(uid))
         OR REGEXP_MATCHES(uid, $junk_pattern)
         THEN NULL
         ELSE uid
@@ -97,11 +81,32 @@ LEFT JOIN (
         COALESCE(clean_uid, prev_login) AS prev_uid
       FROM ordered
     ) AS o
-    LEFT JOIN identity_flags AS own
+    LEFT JOIN (
+      SELECT
+        uid,
+        is_suspicious
+      FROM identity_flags
+      WHERE
+        is_suspicious
+    ) AS own
       ON own.uid = o.clean_uid
-    LEFT JOIN identity_flags AS cand
+    LEFT JOIN (
+      SELECT
+        uid,
+        is_suspicious
+      FROM identity_flags
+      WHERE
+        is_suspicious
+    ) AS cand
       ON cand.uid = COALESCE(o.prev_uid, o.first_uid)
-    LEFT JOIN identity_devices AS d
+    LEFT JOIN (
+      SELECT
+        cid,
+        is_shared
+      FROM identity_devices
+      WHERE
+        is_shared
+    ) AS d
       ON d.cid = o.cid
   )
   SELECT

@@ -16,53 +16,36 @@ WITH src AS (
     sc.first_uid AS carry_first,
     sc.kept
   FROM `demo-project`.cdp.stg_events AS s
-  JOIN (
-    SELECT
-      *
-    FROM `demo-project`.cdp.identity__scope
-    WHERE
-      NOT whole
-  ) AS sc
+  JOIN `demo-project`.cdp.identity__scope AS sc
     ON sc.cid = s.cid
   WHERE
-    s.event_ts >= (
-      SELECT
-        MIN(cut_ts)
-      FROM `demo-project`.cdp.identity__scope
-      WHERE
-        NOT whole
-    )
+    s.shard_date IN UNNEST(@changed_dates)
     AND (
-      s.event_ts > sc.cut_ts
+      sc.whole
       OR (
-        s.event_ts = sc.cut_ts AND s.event_key >= sc.cut_key
+        s.event_ts > sc.cut_ts
+        OR (
+          s.event_ts = sc.cut_ts AND s.event_key >= sc.cut_key
+        )
       )
     )
   UNION ALL
   SELECT
-    s.cid,
-    s.event_ts,
-    s.event_key,
-    s.shard_date,
+    cid,
+    event_ts,
+    event_key,
+    shard_date,
     CASE
-      WHEN s.uid IS NULL
-      OR LOWER(s.uid) IN UNNEST(@junk_uids)
-      OR REGEXP_CONTAINS(s.uid, @junk_pattern)
+      WHEN uid IS NULL
+      OR LOWER(uid) IN UNNEST(@junk_uids)
+      OR REGEXP_CONTAINS(uid, @junk_pattern)
       THEN NULL
-      ELSE s.uid
+      ELSE uid
     END AS clean_uid,
-    sc.carry_uid,
-    sc.first_uid AS carry_first,
-    sc.kept
-  FROM `demo-project`.cdp.stg_events AS s
-  JOIN (
-    SELECT
-      *
-    FROM `demo-project`.cdp.identity__scope
-    WHERE
-      whole
-  ) AS sc
-    ON sc.cid = s.cid
+    carry_uid,
+    carry_first,
+    kept
+  FROM `demo-project`.cdp.identity__history
 ), ordered AS (
   SELECT
     *,
@@ -98,57 +81,78 @@ WITH src AS (
   ) AS o
   LEFT JOIN (
     SELECT
-      *
-    FROM `demo-project`.cdp.identity_flags
+      uid,
+      is_suspicious
+    FROM (
+      SELECT
+        *
+      FROM `demo-project`.cdp.identity_flags
+      WHERE
+        NOT uid IN (
+          SELECT
+            uid
+          FROM `demo-project`.cdp.identity_links
+          WHERE
+            cid IN (
+              SELECT
+                cid
+              FROM `demo-project`.cdp.identity__scope0
+            )
+          UNION DISTINCT
+          SELECT
+            uid
+          FROM `demo-project`.cdp.identity__links_new
+        )
+      UNION ALL
+      SELECT
+        *
+      FROM `demo-project`.cdp.identity__flags_new
+    )
     WHERE
-      NOT uid IN (
-        SELECT
-          uid
-        FROM `demo-project`.cdp.identity_links
-        WHERE
-          cid IN (
-            SELECT
-              cid
-            FROM `demo-project`.cdp.identity__scope0
-          )
-        UNION DISTINCT
-        SELECT
-          uid
-        FROM `demo-project`.cdp.identity__links_new
-      )
-    UNION ALL
-    SELECT
-      *
-    FROM `demo-project`.cdp.identity__flags_new
+      is_suspicious
   ) AS own
     ON own.uid = o.clean_uid
   LEFT JOIN (
     SELECT
-      *
-    FROM `demo-project`.cdp.identity_flags
+      uid,
+      is_suspicious
+    FROM (
+      SELECT
+        *
+      FROM `demo-project`.cdp.identity_flags
+      WHERE
+        NOT uid IN (
+          SELECT
+            uid
+          FROM `demo-project`.cdp.identity_links
+          WHERE
+            cid IN (
+              SELECT
+                cid
+              FROM `demo-project`.cdp.identity__scope0
+            )
+          UNION DISTINCT
+          SELECT
+            uid
+          FROM `demo-project`.cdp.identity__links_new
+        )
+      UNION ALL
+      SELECT
+        *
+      FROM `demo-project`.cdp.identity__flags_new
+    )
     WHERE
-      NOT uid IN (
-        SELECT
-          uid
-        FROM `demo-project`.cdp.identity_links
-        WHERE
-          cid IN (
-            SELECT
-              cid
-            FROM `demo-project`.cdp.identity__scope0
-          )
-        UNION DISTINCT
-        SELECT
-          uid
-        FROM `demo-project`.cdp.identity__links_new
-      )
-    UNION ALL
-    SELECT
-      *
-    FROM `demo-project`.cdp.identity__flags_new
+      is_suspicious
   ) AS cand
     ON cand.uid = COALESCE(o.prev_uid, o.first_uid)
-  LEFT JOIN `demo-project`.cdp.identity__devices_new AS d
+  LEFT JOIN (
+    SELECT
+      cid,
+      is_shared
+    FROM `demo-project`.cdp.identity__devices_new
+    WHERE
+      is_shared
+  ) AS d
     ON d.cid = o.cid
 )
 SELECT

@@ -7,15 +7,7 @@ WITH src AS NOT MATERIALIZED (
     s.shard_date,
     CASE
       WHEN s.uid IS NULL
-      OR CASE
-        WHEN $junk_uids IS NULL OR ARRAY_LENGTH($junk_uids) = 0
-        THEN FALSE
-        WHEN ARRAY_CONTAINS($junk_uids, LOWER(s.uid))
-        THEN TRUE
-        WHEN LOWER(s.uid) IS NULL OR ARRAY_LENGTH($junk_uids) <> LIST_COUNT($junk_uids)
-        THEN NULL
-        ELSE FALSE
-      END
+      OR ARRAY_CONTAINS($junk_uids, LOWER(s.uid))
       OR REGEXP_MATCHES(s.uid, $junk_pattern)
       THEN NULL
       ELSE s.uid
@@ -24,61 +16,36 @@ WITH src AS NOT MATERIALIZED (
     sc.first_uid AS carry_first,
     sc.kept
   FROM stg_events AS s
-  JOIN (
-    SELECT
-      *
-    FROM identity__scope
-    WHERE
-      NOT whole
-  ) AS sc
+  JOIN identity__scope AS sc
     ON sc.cid = s.cid
   WHERE
-    s.event_ts >= (
-      SELECT
-        MIN(cut_ts)
-      FROM identity__scope
-      WHERE
-        NOT whole
-    )
+    ARRAY_CONTAINS($changed_dates, s.shard_date)
     AND (
-      s.event_ts > sc.cut_ts
+      sc.whole
       OR (
-        s.event_ts = sc.cut_ts AND s.event_key >= sc.cut_key
+        s.event_ts > sc.cut_ts
+        OR (
+          s.event_ts = sc.cut_ts AND s.event_key >= sc.cut_key
+        )
       )
     )
   UNION ALL
   SELECT
-    s.cid,
-    s.event_ts,
-    s.event_key,
-    s.shard_date,
+    cid,
+    event_ts,
+    event_key,
+    shard_date,
     CASE
-      WHEN s.uid IS NULL
-      OR CASE
-        WHEN $junk_uids IS NULL OR ARRAY_LENGTH($junk_uids) = 0
-        THEN FALSE
-        WHEN ARRAY_CONTAINS($junk_uids, LOWER(s.uid))
-        THEN TRUE
-        WHEN LOWER(s.uid) IS NULL OR ARRAY_LENGTH($junk_uids) <> LIST_COUNT($junk_uids)
-        THEN NULL
-        ELSE FALSE
-      END
-      OR REGEXP_MATCHES(s.uid, $junk_pattern)
+      WHEN uid IS NULL
+      OR ARRAY_CONTAINS($junk_uids, LOWER(uid))
+      OR REGEXP_MATCHES(uid, $junk_pattern)
       THEN NULL
-      ELSE s.uid
+      ELSE uid
     END AS clean_uid,
-    sc.carry_uid,
-    sc.first_uid AS carry_first,
-    sc.kept
-  FROM stg_events AS s
-  JOIN (
-    SELECT
-      *
-    FROM identity__scope
-    WHERE
-      whole
-  ) AS sc
-    ON sc.cid = s.cid
+    carry_uid,
+    carry_first,
+    kept
+  FROM identity__history
 ), ordered AS NOT MATERIALIZED (
   SELECT
     *,
@@ -114,57 +81,78 @@ WITH src AS NOT MATERIALIZED (
   ) AS o
   LEFT JOIN (
     SELECT
-      *
-    FROM identity_flags
+      uid,
+      is_suspicious
+    FROM (
+      SELECT
+        *
+      FROM identity_flags
+      WHERE
+        NOT uid IN (
+          SELECT
+            uid
+          FROM identity_links
+          WHERE
+            cid IN (
+              SELECT
+                cid
+              FROM identity__scope0
+            )
+          UNION
+          SELECT
+            uid
+          FROM identity__links_new
+        )
+      UNION ALL
+      SELECT
+        *
+      FROM identity__flags_new
+    )
     WHERE
-      NOT uid IN (
-        SELECT
-          uid
-        FROM identity_links
-        WHERE
-          cid IN (
-            SELECT
-              cid
-            FROM identity__scope0
-          )
-        UNION
-        SELECT
-          uid
-        FROM identity__links_new
-      )
-    UNION ALL
-    SELECT
-      *
-    FROM identity__flags_new
+      is_suspicious
   ) AS own
     ON own.uid = o.clean_uid
   LEFT JOIN (
     SELECT
-      *
-    FROM identity_flags
+      uid,
+      is_suspicious
+    FROM (
+      SELECT
+        *
+      FROM identity_flags
+      WHERE
+        NOT uid IN (
+          SELECT
+            uid
+          FROM identity_links
+          WHERE
+            cid IN (
+              SELECT
+                cid
+              FROM identity__scope0
+            )
+          UNION
+          SELECT
+            uid
+          FROM identity__links_new
+        )
+      UNION ALL
+      SELECT
+        *
+      FROM identity__flags_new
+    )
     WHERE
-      NOT uid IN (
-        SELECT
-          uid
-        FROM identity_links
-        WHERE
-          cid IN (
-            SELECT
-              cid
-            FROM identity__scope0
-          )
-        UNION
-        SELECT
-          uid
-        FROM identity__links_new
-      )
-    UNION ALL
-    SELECT
-      *
-    FROM identity__flags_new
+      is_suspicious
   ) AS cand
     ON cand.uid = COALESCE(o.prev_uid, o.first_uid)
-  LEFT JOIN identity__devices_new AS d
+  LEFT JOIN (
+    SELECT
+      cid,
+      is_shared
+    FROM identity__devices_new
+    WHERE
+      is_shared
+  ) AS d
     ON d.cid = o.cid
 )
 SELECT

@@ -20,18 +20,8 @@ FROM (
   JOIN identity__changed_uids AS c
     ON c.uid = s.uid
   WHERE
-    s.cid IS NULL
-    AND NOT (
-      CASE
-        WHEN $changed_dates IS NULL OR ARRAY_LENGTH($changed_dates) = 0
-        THEN FALSE
-        WHEN ARRAY_CONTAINS($changed_dates, s.shard_date)
-        THEN TRUE
-        WHEN s.shard_date IS NULL
-        OR ARRAY_LENGTH($changed_dates) <> LIST_COUNT($changed_dates)
-        THEN NULL
-        ELSE FALSE
-      END
+    s.cid IS NULL AND NOT (
+      ARRAY_CONTAINS($changed_dates, s.shard_date)
     )
 )
 WHERE

@@ -10,15 +10,7 @@ FROM (
     event_key
   FROM stg_events
   WHERE
-    CASE
-      WHEN $changed_dates IS NULL OR ARRAY_LENGTH($changed_dates) = 0
-      THEN FALSE
-      WHEN ARRAY_CONTAINS($changed_dates, shard_date)
-      THEN TRUE
-      WHEN shard_date IS NULL OR ARRAY_LENGTH($changed_dates) <> LIST_COUNT($changed_dates)
-      THEN NULL
-      ELSE FALSE
-    END
+    ARRAY_CONTAINS($changed_dates, shard_date)
   UNION ALL
   SELECT
     cid,
@@ -26,15 +18,7 @@ FROM (
     event_key
   FROM stitched_events
   WHERE
-    CASE
-      WHEN $changed_dates IS NULL OR ARRAY_LENGTH($changed_dates) = 0
-      THEN FALSE
-      WHEN ARRAY_CONTAINS($changed_dates, shard_date)
-      THEN TRUE
-      WHEN shard_date IS NULL OR ARRAY_LENGTH($changed_dates) <> LIST_COUNT($changed_dates)
-      THEN NULL
-      ELSE FALSE
-    END
+    ARRAY_CONTAINS($changed_dates, shard_date)
 )
 WHERE
   NOT cid IS NULL

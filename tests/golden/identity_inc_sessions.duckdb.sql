@@ -4,30 +4,14 @@ WITH src AS NOT MATERIALIZED (
     *,
     CASE
       WHEN uid IS NULL
-      OR CASE
-        WHEN $junk_uids IS NULL OR ARRAY_LENGTH($junk_uids) = 0
-        THEN FALSE
-        WHEN ARRAY_CONTAINS($junk_uids, LOWER(uid))
-        THEN TRUE
-        WHEN LOWER(uid) IS NULL OR ARRAY_LENGTH($junk_uids) <> LIST_COUNT($junk_uids)
-        THEN NULL
-        ELSE FALSE
-      END
+      OR ARRAY_CONTAINS($junk_uids, LOWER(uid))
       OR REGEXP_MATCHES(uid, $junk_pattern)
       THEN NULL
       ELSE uid
     END AS clean_uid
   FROM stg_events
   WHERE
-    CASE
-      WHEN $changed_dates IS NULL OR ARRAY_LENGTH($changed_dates) = 0
-      THEN FALSE
-      WHEN ARRAY_CONTAINS($changed_dates, shard_date)
-      THEN TRUE
-      WHEN shard_date IS NULL OR ARRAY_LENGTH($changed_dates) <> LIST_COUNT($changed_dates)
-      THEN NULL
-      ELSE FALSE
-    END
+    ARRAY_CONTAINS($changed_dates, shard_date)
 )
 SELECT
   cid,

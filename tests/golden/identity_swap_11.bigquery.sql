@@ -1,11 +1,6 @@
 DELETE FROM `demo-project`.cdp.stitched_events AS s
 WHERE
-  s.cid IN (
-    SELECT
-      cid
-    FROM `demo-project`.cdp.identity__relabeled
-  )
-  AND s.event_key IN (
+  s.event_key IN (
     SELECT
       event_key
     FROM `demo-project`.cdp.identity__relabeled

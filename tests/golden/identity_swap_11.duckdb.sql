@@ -1,11 +1,6 @@
 DELETE FROM stitched_events AS s
 WHERE
-  s.cid IN (
-    SELECT
-      cid
-    FROM identity__relabeled
-  )
-  AND s.event_key IN (
+  s.event_key IN (
     SELECT
       event_key
     FROM identity__relabeled

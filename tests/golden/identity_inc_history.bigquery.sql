@@ -1,0 +1,51 @@
+CREATE OR REPLACE TABLE `demo-project`.cdp.identity__history AS
+SELECT
+  s.*,
+  sc.carry_uid,
+  sc.first_uid AS carry_first,
+  sc.kept
+FROM `demo-project`.cdp.stitched_events AS s
+JOIN (
+  SELECT
+    *
+  FROM `demo-project`.cdp.identity__scope
+  WHERE
+    NOT whole
+) AS sc
+  ON sc.cid = s.cid
+WHERE
+  s.event_ts >= (
+    SELECT
+      MIN(cut_ts)
+    FROM `demo-project`.cdp.identity__scope
+    WHERE
+      NOT whole
+  )
+  AND (
+    s.event_ts > sc.cut_ts
+    OR (
+      s.event_ts = sc.cut_ts AND s.event_key >= sc.cut_key
+    )
+  )
+  AND NOT (
+    s.shard_date IN UNNEST(@changed_dates)
+  )
+UNION ALL
+SELECT
+  s.*,
+  sc.carry_uid,
+  sc.first_uid AS carry_first,
+  sc.kept
+FROM `demo-project`.cdp.stitched_events AS s
+JOIN (
+  SELECT
+    *
+  FROM `demo-project`.cdp.identity__scope
+  WHERE
+    whole
+) AS sc
+  ON sc.cid = s.cid
+WHERE
+  NOT (
+    s.shard_date IN UNNEST(@changed_dates)
+  )
