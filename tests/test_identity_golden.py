@@ -47,3 +47,15 @@ def test_junk_lists_are_parameters() -> None:
     values = params(SETTINGS)
     assert values["junk_uids"] == ["null", "secret-sentinel"]
     assert values["junk_pattern"] == r"(?:^zz-canary-\d+$)"
+
+
+def test_every_identity_golden_file_has_a_statement() -> None:
+    """A statement removed or renumbered must not leave its old snapshot behind."""
+    from pathlib import Path
+
+    names = {name for name, _ in statements()}
+    golden = Path(__file__).parent / "golden"
+    stale = sorted(
+        p.name for p in golden.glob("identity_*.sql") if p.name.split(".")[0] not in names
+    )
+    assert stale == []

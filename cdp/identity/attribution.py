@@ -20,8 +20,7 @@ Bounds are (timestamp, event_key) pairs, half-open, so the map is a function eve
 Both come from one pass over the CIDs' events in that order (`labels_select`, narrow columns
 only), which works on a whole history (full rebuild) or on a suffix of it (incremental run: the
 columns `carry_uid`, `carry_first` and `kept` stand for the events before the suffix). The
-decisions then join back to the staged rows by (cid, event_key, shard_date), which identifies a
-staged event (staging deduplicates on event_key), so no wide row is ever sorted.
+decisions then join back to the staged rows by `same_event`, so no wide row is ever sorted.
 """
 
 from __future__ import annotations
@@ -67,6 +66,27 @@ _ATTRIBUTION = f"""CASE
 _LABEL_INPUTS = "cid, event_ts, event_key, shard_date, clean_uid, prev_login, is_first, kept"
 
 
+def same_event(a: str, b: str) -> str:
+    """Rows `a` and `b` are one staged event: same (event_key, event_ts, shard_date).
+
+    Staging keeps one row per (event_timestamp, event_key) in a shard date. Every part is
+    narrow (no CID string), so joins on it stay cheap on every engine.
+    """
+    return (
+        f"{a}.event_key = {b}.event_key AND {a}.event_ts = {b}.event_ts "
+        f"AND {a}.shard_date = {b}.shard_date"
+    )
+
+
+# Only the flags that are set change a decision, so the joins read those (usually a few rows).
+def _suspicious(flags: str) -> str:
+    return f"(SELECT uid, is_suspicious FROM {flags} WHERE is_suspicious)"
+
+
+def _shared(devices: str) -> str:
+    return f"(SELECT cid, is_shared FROM {devices} WHERE is_shared)"
+
+
 def consent_uid(clean_uid: str, own_suspicious: str) -> str:
     """The stitched_uid of a consent-denied row: its own valid UID, if the settings allow."""
     return (
@@ -90,9 +110,7 @@ def labels_select(src: str, flags: str, devices: str) -> str:
     before the event; `is_first` marks the first event in `src`.
     """
     window = f"PARTITION BY cid {_ORDER} ROWS BETWEEN UNBOUNDED PRECEDING AND"
-    # Only the flags that are set change a decision: the joins then probe a few rows, not all.
-    suspicious = f"(SELECT uid, is_suspicious FROM {flags} WHERE is_suspicious)"
-    shared = f"(SELECT cid, is_shared FROM {devices} WHERE is_shared)"
+    suspicious, shared = _suspicious(flags), _shared(devices)
     return f"""
 WITH {src},
 ordered AS (
@@ -139,9 +157,8 @@ SELECT
   IF(s.cid IS NULL, {consent_uid("s.clean_uid", own)}, l.stitched_uid) AS stitched_uid,
   IF(s.cid IS NULL, '{CONSENT_DENIED}', l.attribution) AS attribution
 FROM src AS s
-LEFT JOIN {labels} AS l
-  ON l.cid = s.cid AND l.event_key = s.event_key AND l.shard_date = s.shard_date
-LEFT JOIN {flags} AS f ON f.uid = s.clean_uid AND s.cid IS NULL
+LEFT JOIN {labels} AS l ON {same_event("l", "s")}
+LEFT JOIN {_suspicious(flags)} AS f ON f.uid = s.clean_uid AND s.cid IS NULL
 """
 
 
@@ -236,6 +253,6 @@ SELECT
   END AS status
 FROM starts AS s
 JOIN first_events AS fe ON fe.cid = s.cid
-LEFT JOIN {flags} AS f ON f.uid = s.uid
-LEFT JOIN {devices} AS d ON d.cid = s.cid
+LEFT JOIN {_suspicious(flags)} AS f ON f.uid = s.uid
+LEFT JOIN {_shared(devices)} AS d ON d.cid = s.cid
 """

@@ -50,6 +50,7 @@ from cdp.identity.attribution import (
     labels_select,
     map_full_select,
     map_select,
+    same_event,
     stitched_select,
 )
 from cdp.identity.links import (
@@ -220,8 +221,7 @@ SELECT
   l.stitched_uid,
   l.attribution
 FROM {t.HISTORY} AS h
-JOIN {t.LABELS} AS l
-  ON l.cid = h.cid AND l.event_key = h.event_key AND l.shard_date = h.shard_date
+JOIN {t.LABELS} AS l ON {same_event("l", "h")}
 WHERE h.stitched_uid IS DISTINCT FROM l.stitched_uid OR h.attribution != l.attribution
 """
 _RELABELED_CONSENT_SQL = f"""
@@ -273,24 +273,12 @@ def incremental_prepare(settings: IdentitySettings) -> list[Statement]:
     ]
 
 
-# The `IN` is redundant: it lets an engine skip rows on the narrow key before it joins.
+# Every RELABELED row, with a CID or consent-denied. The `IN` is redundant: it lets an engine skip
+# rows on the key before it joins.
 _DELETE_RELABELED = f"""
 DELETE FROM {t.STITCHED} AS s
 WHERE s.event_key IN (SELECT event_key FROM {t.RELABELED})
-  AND EXISTS (
-    SELECT 1 FROM {t.RELABELED} AS r
-    WHERE r.cid = s.cid AND r.event_key = s.event_key AND r.shard_date = s.shard_date
-  )
-"""
-
-_DELETE_RELABELED_CONSENT = f"""
-DELETE FROM {t.STITCHED} AS s
-WHERE s.cid IS NULL
-  AND s.uid IN (SELECT uid FROM {t.CHANGED_UIDS})
-  AND EXISTS (
-    SELECT 1 FROM {t.RELABELED} AS r
-    WHERE r.cid IS NULL AND r.event_key = s.event_key AND r.shard_date = s.shard_date
-  )
+  AND EXISTS (SELECT 1 FROM {t.RELABELED} AS r WHERE {same_event("r", "s")})
 """
 
 # Intervals from the last one kept on (or all, when whole): replaced by the two inserts below.
@@ -341,7 +329,6 @@ def incremental_swap(settings: IdentitySettings) -> list[Statement]:
             None,
         ),
         (_DELETE_RELABELED, t.RELABELED),
-        (_DELETE_RELABELED_CONSENT, t.CHANGED_UIDS),
         (f"INSERT INTO {t.STITCHED} SELECT * FROM {t.RELABELED}", t.RELABELED),
         (_DELETE_MAP, None),
         (_INSERT_KEPT_INTERVAL, None),

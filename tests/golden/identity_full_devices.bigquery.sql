@@ -2,12 +2,18 @@ CREATE OR REPLACE TABLE `demo-project`.cdp.identity_devices AS
 SELECT
   l.cid,
   COUNT(*) AS n_uids_seen,
-  COUNTIF(NOT f.is_suspicious) AS n_uids,
-  COUNTIF(NOT f.is_suspicious) > @max_users_per_device AS is_shared,
+  COUNTIF(f.uid IS NULL) AS n_uids,
+  COUNTIF(f.uid IS NULL) > @max_users_per_device AS is_shared,
   MIN(l.first_seen) AS first_login,
   MAX(l.last_seen) AS last_login
 FROM `demo-project`.cdp.identity_links AS l
-JOIN `demo-project`.cdp.identity_flags AS f
+LEFT JOIN (
+  SELECT
+    uid
+  FROM `demo-project`.cdp.identity_flags
+  WHERE
+    is_suspicious
+) AS f
   ON f.uid = l.uid
 GROUP BY
   l.cid

@@ -2,12 +2,18 @@ CREATE OR REPLACE TABLE identity_devices AS
 SELECT
   l.cid,
   COUNT(*) AS n_uids_seen,
-  COUNT_IF(NOT f.is_suspicious) AS n_uids,
-  COUNT_IF(NOT f.is_suspicious) > $max_users_per_device AS is_shared,
+  COUNT_IF(f.uid IS NULL) AS n_uids,
+  COUNT_IF(f.uid IS NULL) > $max_users_per_device AS is_shared,
   MIN(l.first_seen) AS first_login,
   MAX(l.last_seen) AS last_login
 FROM identity_links AS l
-JOIN identity_flags AS f
+LEFT JOIN (
+  SELECT
+    uid
+  FROM identity_flags
+  WHERE
+    is_suspicious
+) AS f
   ON f.uid = l.uid
 GROUP BY
   l.cid

@@ -74,7 +74,21 @@ SELECT
 FROM starts AS s
 JOIN first_events AS fe
   ON fe.cid = s.cid
-LEFT JOIN `demo-project`.cdp.identity_flags AS f
+LEFT JOIN (
+  SELECT
+    uid,
+    is_suspicious
+  FROM `demo-project`.cdp.identity_flags
+  WHERE
+    is_suspicious
+) AS f
   ON f.uid = s.uid
-LEFT JOIN `demo-project`.cdp.identity_devices AS d
+LEFT JOIN (
+  SELECT
+    cid,
+    is_shared
+  FROM `demo-project`.cdp.identity_devices
+  WHERE
+    is_shared
+) AS d
   ON d.cid = s.cid

@@ -73,7 +73,21 @@ SELECT
 FROM starts AS s
 JOIN first_events AS fe
   ON fe.cid = s.cid
-LEFT JOIN identity_flags AS f
+LEFT JOIN (
+  SELECT
+    uid,
+    is_suspicious
+  FROM identity_flags
+  WHERE
+    is_suspicious
+) AS f
   ON f.uid = s.uid
-LEFT JOIN identity_devices AS d
+LEFT JOIN (
+  SELECT
+    cid,
+    is_shared
+  FROM identity_devices
+  WHERE
+    is_shared
+) AS d
   ON d.cid = s.cid

@@ -150,6 +150,15 @@ LEFT JOIN (
     END AS attribution
   FROM device_events
 ) AS l
-  ON l.cid = s.cid AND l.event_key = s.event_key AND l.shard_date = s.shard_date
-LEFT JOIN `demo-project`.cdp.identity_flags AS f
+  ON l.event_key = s.event_key
+  AND l.event_ts = s.event_ts
+  AND l.shard_date = s.shard_date
+LEFT JOIN (
+  SELECT
+    uid,
+    is_suspicious
+  FROM `demo-project`.cdp.identity_flags
+  WHERE
+    is_suspicious
+) AS f
   ON f.uid = s.clean_uid AND s.cid IS NULL

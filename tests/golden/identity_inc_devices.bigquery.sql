@@ -2,8 +2,8 @@ CREATE OR REPLACE TABLE `demo-project`.cdp.identity__devices_new AS
 SELECT
   l.cid,
   COUNT(*) AS n_uids_seen,
-  COUNTIF(NOT f.is_suspicious) AS n_uids,
-  COUNTIF(NOT f.is_suspicious) > @max_users_per_device AS is_shared,
+  COUNTIF(f.uid IS NULL) AS n_uids,
+  COUNTIF(f.uid IS NULL) > @max_users_per_device AS is_shared,
   MIN(l.first_seen) AS first_login,
   MAX(l.last_seen) AS last_login
 FROM (
@@ -64,30 +64,36 @@ FROM (
       )
     )
 ) AS l
-JOIN (
+LEFT JOIN (
   SELECT
-    *
-  FROM `demo-project`.cdp.identity_flags
+    uid
+  FROM (
+    SELECT
+      *
+    FROM `demo-project`.cdp.identity_flags
+    WHERE
+      NOT uid IN (
+        SELECT
+          uid
+        FROM `demo-project`.cdp.identity_links
+        WHERE
+          cid IN (
+            SELECT
+              cid
+            FROM `demo-project`.cdp.identity__scope0
+          )
+        UNION DISTINCT
+        SELECT
+          uid
+        FROM `demo-project`.cdp.identity__links_new
+      )
+    UNION ALL
+    SELECT
+      *
+    FROM `demo-project`.cdp.identity__flags_new
+  )
   WHERE
-    NOT uid IN (
-      SELECT
-        uid
-      FROM `demo-project`.cdp.identity_links
-      WHERE
-        cid IN (
-          SELECT
-            cid
-          FROM `demo-project`.cdp.identity__scope0
-        )
-      UNION DISTINCT
-      SELECT
-        uid
-      FROM `demo-project`.cdp.identity__links_new
-    )
-  UNION ALL
-  SELECT
-    *
-  FROM `demo-project`.cdp.identity__flags_new
+    is_suspicious
 ) AS f
   ON f.uid = l.uid
 GROUP BY

@@ -2,8 +2,8 @@ CREATE OR REPLACE TEMPORARY TABLE identity__devices_new AS
 SELECT
   l.cid,
   COUNT(*) AS n_uids_seen,
-  COUNT_IF(NOT f.is_suspicious) AS n_uids,
-  COUNT_IF(NOT f.is_suspicious) > $max_users_per_device AS is_shared,
+  COUNT_IF(f.uid IS NULL) AS n_uids,
+  COUNT_IF(f.uid IS NULL) > $max_users_per_device AS is_shared,
   MIN(l.first_seen) AS first_login,
   MAX(l.last_seen) AS last_login
 FROM (
@@ -64,30 +64,36 @@ FROM (
       )
     )
 ) AS l
-JOIN (
+LEFT JOIN (
   SELECT
-    *
-  FROM identity_flags
+    uid
+  FROM (
+    SELECT
+      *
+    FROM identity_flags
+    WHERE
+      NOT uid IN (
+        SELECT
+          uid
+        FROM identity_links
+        WHERE
+          cid IN (
+            SELECT
+              cid
+            FROM identity__scope0
+          )
+        UNION
+        SELECT
+          uid
+        FROM identity__links_new
+      )
+    UNION ALL
+    SELECT
+      *
+    FROM identity__flags_new
+  )
   WHERE
-    NOT uid IN (
-      SELECT
-        uid
-      FROM identity_links
-      WHERE
-        cid IN (
-          SELECT
-            cid
-          FROM identity__scope0
-        )
-      UNION
-      SELECT
-        uid
-      FROM identity__links_new
-    )
-  UNION ALL
-  SELECT
-    *
-  FROM identity__flags_new
+    is_suspicious
 ) AS f
   ON f.uid = l.uid
 GROUP BY

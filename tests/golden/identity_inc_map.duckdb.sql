@@ -40,29 +40,43 @@ JOIN first_events AS fe
   ON fe.cid = s.cid
 LEFT JOIN (
   SELECT
-    *
-  FROM identity_flags
+    uid,
+    is_suspicious
+  FROM (
+    SELECT
+      *
+    FROM identity_flags
+    WHERE
+      NOT uid IN (
+        SELECT
+          uid
+        FROM identity_links
+        WHERE
+          cid IN (
+            SELECT
+              cid
+            FROM identity__scope0
+          )
+        UNION
+        SELECT
+          uid
+        FROM identity__links_new
+      )
+    UNION ALL
+    SELECT
+      *
+    FROM identity__flags_new
+  )
   WHERE
-    NOT uid IN (
-      SELECT
-        uid
-      FROM identity_links
-      WHERE
-        cid IN (
-          SELECT
-            cid
-          FROM identity__scope0
-        )
-      UNION
-      SELECT
-        uid
-      FROM identity__links_new
-    )
-  UNION ALL
-  SELECT
-    *
-  FROM identity__flags_new
+    is_suspicious
 ) AS f
   ON f.uid = s.uid
-LEFT JOIN identity__devices_new AS d
+LEFT JOIN (
+  SELECT
+    cid,
+    is_shared
+  FROM identity__devices_new
+  WHERE
+    is_shared
+) AS d
   ON d.cid = s.cid

@@ -6,6 +6,8 @@ SELECT
   l.attribution
 FROM identity__history AS h
 JOIN identity__labels AS l
-  ON l.cid = h.cid AND l.event_key = h.event_key AND l.shard_date = h.shard_date
+  ON l.event_key = h.event_key
+  AND l.event_ts = h.event_ts
+  AND l.shard_date = h.shard_date
 WHERE
   h.stitched_uid IS DISTINCT FROM l.stitched_uid OR h.attribution <> l.attribution

@@ -31,6 +31,15 @@ SELECT
   IF(s.cid IS NULL, 'consent_denied', l.attribution) AS attribution
 FROM src AS s
 LEFT JOIN `demo-project`.cdp.identity__labels AS l
-  ON l.cid = s.cid AND l.event_key = s.event_key AND l.shard_date = s.shard_date
-LEFT JOIN `demo-project`.cdp.identity_flags AS f
+  ON l.event_key = s.event_key
+  AND l.event_ts = s.event_ts
+  AND l.shard_date = s.shard_date
+LEFT JOIN (
+  SELECT
+    uid,
+    is_suspicious
+  FROM `demo-project`.cdp.identity_flags
+  WHERE
+    is_suspicious
+) AS f
   ON f.uid = s.clean_uid AND s.cid IS NULL

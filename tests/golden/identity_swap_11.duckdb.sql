@@ -10,5 +10,7 @@ WHERE
       1
     FROM identity__relabeled AS r
     WHERE
-      r.cid = s.cid AND r.event_key = s.event_key AND r.shard_date = s.shard_date
+      r.event_key = s.event_key
+      AND r.event_ts = s.event_ts
+      AND r.shard_date = s.shard_date
   )

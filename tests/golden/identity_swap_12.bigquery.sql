@@ -1,15 +1,4 @@
-DELETE FROM `demo-project`.cdp.stitched_events AS s
-WHERE
-  s.cid IS NULL
-  AND s.uid IN (
-    SELECT
-      uid
-    FROM `demo-project`.cdp.identity__changed_uids
-  )
-  AND EXISTS(
-    SELECT
-      1
-    FROM `demo-project`.cdp.identity__relabeled AS r
-    WHERE
-      r.cid IS NULL AND r.event_key = s.event_key AND r.shard_date = s.shard_date
-  )
+INSERT INTO `demo-project`.cdp.stitched_events
+SELECT
+  *
+FROM `demo-project`.cdp.identity__relabeled

@@ -1,4 +1,11 @@
-INSERT INTO stitched_events
-SELECT
-  *
-FROM identity__relabeled
+DELETE FROM identity_map AS m
+WHERE
+  EXISTS(
+    SELECT
+      1
+    FROM identity__scope AS s
+    WHERE
+      s.cid = m.cid AND (
+        s.whole OR m.interval_no >= s.kept
+      )
+  )

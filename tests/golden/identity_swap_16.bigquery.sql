@@ -1,4 +1,3 @@
-INSERT INTO `demo-project`.cdp.identity_map
-SELECT
-  *
-FROM `demo-project`.cdp.identity__map_new
+DELETE FROM `demo-project`.cdp.identity_junk
+WHERE
+  shard_date IN UNNEST(@changed_dates)

@@ -1,4 +1,3 @@
-INSERT INTO identity_map
-SELECT
-  *
-FROM identity__map_new
+DELETE FROM identity_junk
+WHERE
+  ARRAY_CONTAINS($changed_dates, shard_date)

@@ -1,3 +1,26 @@
-DELETE FROM `demo-project`.cdp.identity_junk
+INSERT INTO `demo-project`.cdp.identity_junk
+WITH src AS (
+  SELECT
+    *,
+    CASE
+      WHEN uid IS NULL
+      OR LOWER(uid) IN UNNEST(@junk_uids)
+      OR REGEXP_CONTAINS(uid, @junk_pattern)
+      THEN NULL
+      ELSE uid
+    END AS clean_uid
+  FROM `demo-project`.cdp.stg_events
+  WHERE
+    shard_date IN UNNEST(@changed_dates)
+)
+SELECT
+  shard_date,
+  uid,
+  COUNT(*) AS events,
+  COUNT(DISTINCT cid) AS cids
+FROM src
 WHERE
-  shard_date IN UNNEST(@changed_dates)
+  NOT uid IS NULL AND clean_uid IS NULL
+GROUP BY
+  shard_date,
+  uid

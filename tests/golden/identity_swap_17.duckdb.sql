@@ -1,3 +1,26 @@
-DELETE FROM identity_junk
+INSERT INTO identity_junk
+WITH src AS NOT MATERIALIZED (
+  SELECT
+    *,
+    CASE
+      WHEN uid IS NULL
+      OR ARRAY_CONTAINS($junk_uids, LOWER(uid))
+      OR REGEXP_MATCHES(uid, $junk_pattern)
+      THEN NULL
+      ELSE uid
+    END AS clean_uid
+  FROM stg_events
+  WHERE
+    ARRAY_CONTAINS($changed_dates, shard_date)
+)
+SELECT
+  shard_date,
+  uid,
+  COUNT(*) AS events,
+  COUNT(DISTINCT cid) AS cids
+FROM src
 WHERE
-  ARRAY_CONTAINS($changed_dates, shard_date)
+  NOT uid IS NULL AND clean_uid IS NULL
+GROUP BY
+  shard_date,
+  uid
