@@ -242,7 +242,13 @@ WHERE stitched_uid IS DISTINCT FROM old_uid
 
 def incremental_prepare(settings: IdentitySettings) -> list[Statement]:
     """Scratch tables; no output changes yet."""
-    scope_links = f"(SELECT * FROM {_MERGED_LINKS} WHERE cid IN (SELECT cid FROM {_SCOPE_CIDS}))"
+    # The links of the CIDs in scope after this run: SCOPE0's are recomputed; the others (linked
+    # to a UID that flipped; usually none) keep theirs.
+    scope_links = (
+        f"(SELECT * FROM {t.LINKS_NEW} UNION ALL SELECT * FROM {t.LINKS} "
+        f"WHERE cid IN (SELECT cid FROM {_SCOPE_CIDS} WHERE flipped) "
+        f"AND cid NOT IN (SELECT cid FROM {t.SCOPE0}))"
+    )
     return [
         Statement("identity_inc_scope0", _ctas(t.SCOPE0, _SCOPE0_SQL)),
         Statement(

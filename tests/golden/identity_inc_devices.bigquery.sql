@@ -9,21 +9,11 @@ SELECT
 FROM (
   SELECT
     *
-  FROM (
-    SELECT
-      *
-    FROM `demo-project`.cdp.identity_links
-    WHERE
-      NOT cid IN (
-        SELECT
-          cid
-        FROM `demo-project`.cdp.identity__scope0
-      )
-    UNION ALL
-    SELECT
-      *
-    FROM `demo-project`.cdp.identity__links_new
-  )
+  FROM `demo-project`.cdp.identity__links_new
+  UNION ALL
+  SELECT
+    *
+  FROM `demo-project`.cdp.identity_links
   WHERE
     cid IN (
       SELECT
@@ -62,6 +52,13 @@ FROM (
         GROUP BY
           cid
       )
+      WHERE
+        flipped
+    )
+    AND NOT cid IN (
+      SELECT
+        cid
+      FROM `demo-project`.cdp.identity__scope0
     )
 ) AS l
 LEFT JOIN (
