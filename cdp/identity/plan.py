@@ -6,15 +6,15 @@ no wide row is sorted; the map orders only the login events.
 
 Incremental run over the restaged shard dates @changed_dates (staging replaces whole dates). Its
 cost follows the changed events, not the history: it reads the history of the CIDs they touch
-through narrow columns only, rewrites no output row that does not change, and recomputes an
-event's attribution only from its CID's *cut* (the earliest event on a changed date, old or new).
+once, rewrites no output row that does not change, and recomputes an event's attribution only
+from its CID's *cut* (the earliest event on a changed date, old or new).
 
 1. SCOPE0 = CIDs with an event on a changed date, before (stitched_events) or after (stg_events),
    with that cut. Only their links can change.
 2. SESSIONS_NEW = the link evidence (per session) of the changed dates; LINKS_NEW = the links of
    SCOPE0 from it and their sessions on other dates (`identity_link_sessions`, so the history is
-   not re-read); FLAGS_NEW = the flags of the UIDs on those links, before or after
-   (`_AFFECTED_UIDS`).
+   not re-read); AFFECTED_UIDS = the UIDs on those links, before or after; FLAGS_NEW = their
+   flags.
 3. CHANGED_UIDS = UIDs whose suspicious status flipped; DEVICES_NEW for SCOPE0 + every CID linked
    to one (their shared status and their events' attribution depend on it).
 4. SCOPE: how much of each of those CIDs to recompute. Events before the cut are unchanged, and
@@ -73,12 +73,12 @@ _MERGED_LINKS = (
     f"(SELECT * FROM {t.LINKS} WHERE cid NOT IN (SELECT cid FROM {t.SCOPE0}) "
     f"UNION ALL SELECT * FROM {t.LINKS_NEW})"
 )
-# UIDs on a link of SCOPE0, before or after: the only flags that can change. (Read before the
-# links are swapped.)
-_AFFECTED_UIDS = (
-    f"(SELECT uid FROM {t.LINKS} WHERE cid IN (SELECT cid FROM {t.SCOPE0}) "
-    f"UNION DISTINCT SELECT uid FROM {t.LINKS_NEW})"
+# UIDs on a link of SCOPE0, before or after: the only flags that can change.
+_AFFECTED_UIDS_SQL = (
+    f"SELECT uid FROM {t.LINKS} WHERE cid IN (SELECT cid FROM {t.SCOPE0}) "
+    f"UNION DISTINCT SELECT uid FROM {t.LINKS_NEW}"
 )
+_AFFECTED_UIDS = f"(SELECT uid FROM {t.AFFECTED_UIDS})"
 # The links of the AFFECTED_UIDS, SCOPE0's recomputed.
 _FLAGS_NEW_LINKS = (
     f"(SELECT * FROM {t.LINKS} WHERE uid IN {_AFFECTED_UIDS} "
@@ -256,6 +256,7 @@ def incremental_prepare(settings: IdentitySettings) -> list[Statement]:
             _ctas(t.SESSIONS_NEW, link_sessions_select(source.changed_date_events(settings))),
         ),
         Statement("identity_inc_links", _ctas(t.LINKS_NEW, links_select(_SCOPE0_SESSIONS))),
+        Statement("identity_inc_affected_uids", _ctas(t.AFFECTED_UIDS, _AFFECTED_UIDS_SQL)),
         Statement("identity_inc_flags", _ctas(t.FLAGS_NEW, flags_select(_FLAGS_NEW_LINKS))),
         Statement("identity_inc_changed_uids", _ctas(t.CHANGED_UIDS, _CHANGED_UIDS_SQL)),
         Statement(
@@ -315,10 +316,7 @@ WHERE NOT s.whole AND s.kept > 0
 
 
 def incremental_swap(settings: IdentitySettings) -> list[Statement]:
-    """DML only, run as one transaction: every output moves from the old state to the new.
-
-    The flags go first: the UIDs they replace are read from the links before those change.
-    """
+    """DML only, run as one transaction: every output moves from the old state to the new."""
     sql: list[tuple[str, str | None]] = [
         (f"DELETE FROM {t.FLAGS} WHERE uid IN {_AFFECTED_UIDS}", None),
         (f"INSERT INTO {t.FLAGS} SELECT * FROM {t.FLAGS_NEW}", None),

@@ -26,6 +26,7 @@ PROFILES: Final = "profiles"
 SCOPE0: Final = "identity__scope0"  # CIDs with an event on a changed date, and the earliest one
 SESSIONS_NEW: Final = "identity__sessions_new"  # LINK_SESSIONS rows of the changed dates
 LINKS_NEW: Final = "identity__links_new"  # the links of SCOPE0, recomputed
+AFFECTED_UIDS: Final = "identity__affected_uids"  # UIDs on those links, before or after
 FLAGS_NEW: Final = "identity__flags_new"  # the flags of the UIDs on those links, recomputed
 CHANGED_UIDS: Final = "identity__changed_uids"  # UIDs whose suspicious status flipped
 DEVICES_NEW: Final = "identity__devices_new"  # devices of SCOPE0 + CIDs linked to CHANGED_UIDS
@@ -35,5 +36,5 @@ LABELS: Final = "identity__labels"  # events (of SCOPE, from the cut on) and the
 MAP_NEW: Final = "identity__map_new"  # the intervals of SCOPE that start at or after the cut
 RELABELED: Final = "identity__relabeled"  # rows of other dates whose attribution changed
 WATERMARK: Final = "identity__watermark"
-SCRATCH: Final = (SCOPE0, SESSIONS_NEW, LINKS_NEW, FLAGS_NEW, CHANGED_UIDS, DEVICES_NEW, SCOPE, HISTORY, LABELS,
-                  MAP_NEW, RELABELED, WATERMARK)  # fmt: skip
+SCRATCH: Final = (SCOPE0, SESSIONS_NEW, LINKS_NEW, AFFECTED_UIDS, FLAGS_NEW, CHANGED_UIDS,
+                  DEVICES_NEW, SCOPE, HISTORY, LABELS, MAP_NEW, RELABELED, WATERMARK)  # fmt: skip

@@ -11,17 +11,7 @@ FROM (
     uid IN (
       SELECT
         uid
-      FROM `demo-project`.cdp.identity_links
-      WHERE
-        cid IN (
-          SELECT
-            cid
-          FROM `demo-project`.cdp.identity__scope0
-        )
-      UNION DISTINCT
-      SELECT
-        uid
-      FROM `demo-project`.cdp.identity__links_new
+      FROM `demo-project`.cdp.identity__affected_uids
     )
 ) AS o
 FULL OUTER JOIN `demo-project`.cdp.identity__flags_new AS n

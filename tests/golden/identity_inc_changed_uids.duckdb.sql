@@ -11,17 +11,7 @@ FROM (
     uid IN (
       SELECT
         uid
-      FROM identity_links
-      WHERE
-        cid IN (
-          SELECT
-            cid
-          FROM identity__scope0
-        )
-      UNION
-      SELECT
-        uid
-      FROM identity__links_new
+      FROM identity__affected_uids
     )
 ) AS o
 FULL OUTER JOIN identity__flags_new AS n

@@ -72,17 +72,7 @@ LEFT JOIN (
       NOT uid IN (
         SELECT
           uid
-        FROM identity_links
-        WHERE
-          cid IN (
-            SELECT
-              cid
-            FROM identity__scope0
-          )
-        UNION
-        SELECT
-          uid
-        FROM identity__links_new
+        FROM identity__affected_uids
       )
     UNION ALL
     SELECT

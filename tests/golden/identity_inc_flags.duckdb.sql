@@ -14,17 +14,7 @@ FROM (
     uid IN (
       SELECT
         uid
-      FROM identity_links
-      WHERE
-        cid IN (
-          SELECT
-            cid
-          FROM identity__scope0
-        )
-      UNION
-      SELECT
-        uid
-      FROM identity__links_new
+      FROM identity__affected_uids
     )
     AND NOT cid IN (
       SELECT

@@ -91,17 +91,7 @@ WITH src AS (
         NOT uid IN (
           SELECT
             uid
-          FROM `demo-project`.cdp.identity_links
-          WHERE
-            cid IN (
-              SELECT
-                cid
-              FROM `demo-project`.cdp.identity__scope0
-            )
-          UNION DISTINCT
-          SELECT
-            uid
-          FROM `demo-project`.cdp.identity__links_new
+          FROM `demo-project`.cdp.identity__affected_uids
         )
       UNION ALL
       SELECT
@@ -124,17 +114,7 @@ WITH src AS (
         NOT uid IN (
           SELECT
             uid
-          FROM `demo-project`.cdp.identity_links
-          WHERE
-            cid IN (
-              SELECT
-                cid
-              FROM `demo-project`.cdp.identity__scope0
-            )
-          UNION DISTINCT
-          SELECT
-            uid
-          FROM `demo-project`.cdp.identity__links_new
+          FROM `demo-project`.cdp.identity__affected_uids
         )
       UNION ALL
       SELECT

@@ -91,17 +91,7 @@ WITH src AS NOT MATERIALIZED (
         NOT uid IN (
           SELECT
             uid
-          FROM identity_links
-          WHERE
-            cid IN (
-              SELECT
-                cid
-              FROM identity__scope0
-            )
-          UNION
-          SELECT
-            uid
-          FROM identity__links_new
+          FROM identity__affected_uids
         )
       UNION ALL
       SELECT
@@ -124,17 +114,7 @@ WITH src AS NOT MATERIALIZED (
         NOT uid IN (
           SELECT
             uid
-          FROM identity_links
-          WHERE
-            cid IN (
-              SELECT
-                cid
-              FROM identity__scope0
-            )
-          UNION
-          SELECT
-            uid
-          FROM identity__links_new
+          FROM identity__affected_uids
         )
       UNION ALL
       SELECT
