@@ -10,8 +10,9 @@ RSS is its own): load `--days` days; a full build; a scan of the staged columns 
 data for comparison. The last two run `--repeat` times, in pairs (each incremental on a copy of
 the state after the full build, then a rebuild), and the median is reported: the machine is
 shared and noisy. `incremental_vs_full` = the median of the pairs' incremental build / full
-rebuild (target < 0.1); `full_vs_staging_floor`
-compares the full build with the raw-export scan of benchmarks/results/staging.json (target 3x).
+rebuild (target < 0.1). `full_vs_staging_floor` compares the full builds with the staging
+benchmark's raw-export scan (target 3x): run right after each build when `--staging-export`
+names the export `bench_staging --keep` left, else the figure in benchmarks/results/staging.json.
 Figures: benchmarks/results/identity.json.
 """
 
@@ -191,12 +192,31 @@ def new_day(path: str, day: int, per_day: int, devices: int, memory_limit: str |
     return {"new_day_events": per_day, "append_seconds": round(append, 3), **_report(report)}
 
 
-def _vs_staging_floor(seconds: float, events: int) -> float | None:
-    """Full build / the staging benchmark's raw-export scan at the same size, if it was run."""
+def staging_floor(export: str) -> dict[str, Any]:
+    """The staging benchmark's floor: one scan of the raw export fields staging reads."""
+    from benchmarks.bench_staging import floor_scan
+
+    return floor_scan(export, "3GB")
+
+
+def _vs_staging_floor(builds: list[dict[str, Any]], floors: list[dict[str, Any]],
+                      events: int) -> dict[str, Any]:  # fmt: skip
+    """Full build / staging floor: the median of paired runs, or against staging.json's figure."""
+    if floors:
+        ratios = sorted(b["build_seconds"] / max(f["seconds"], 1e-9)
+                        for b, f in zip(builds, floors, strict=True))  # fmt: skip
+        return {
+            "full_vs_staging_floor": round(ratios[(len(ratios) - 1) // 2], 2),
+            "full_vs_staging_floor_pairs": [round(r, 2) for r in ratios],
+            "staging_floor_runs_seconds": [f["seconds"] for f in floors],
+        }
     staging = read_results("staging")
     runs = staging.get("runs", []) if staging else []
-    floors = [r["floor_scan"]["seconds"] for r in runs if r.get("target_events") == events]
-    return round(seconds / floors[-1], 2) if floors else None
+    seconds = [r["floor_scan"]["seconds"] for r in runs if r.get("target_events") == events]
+    if not seconds:
+        return {"full_vs_staging_floor": None}
+    return {"full_vs_staging_floor": round(builds[0]["build_seconds"] / seconds[-1], 2),
+            "staging_floor_from": "benchmarks/results/staging.json"}  # fmt: skip
 
 
 def main() -> None:
@@ -216,6 +236,10 @@ def main() -> None:
         help="runs of the incremental and of the full rebuild (median reported)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the DuckDB files afterwards")
+    parser.add_argument(
+        "--staging-export", default=None,
+        help="a raw export DuckDB file (bench_staging --keep): its floor is run after each build",
+    )  # fmt: skip
     args = parser.parse_args()  # fmt: skip
 
     per_day = args.events // args.days
@@ -230,8 +254,16 @@ def main() -> None:
 
     loaded = measure(load, path, per_day, args.days, devices, *engine)
     print("load", loaded, flush=True)
+    floors: list[dict[str, Any]] = []
+
+    def floor_after_build() -> None:
+        if args.staging_export:
+            floors.append(measure(staging_floor, args.staging_export))
+            print("staging floor", floors[-1], flush=True)
+
     full = measure(full_build, path, *engine)
     print("full build", full, flush=True)
+    floor_after_build()
     floor = measure(floor_scan, path, *engine)
     print("floor scan", floor, flush=True)
     shutil.copyfile(path, base)
@@ -244,6 +276,7 @@ def main() -> None:
         print("new day, incremental", incrementals[-1], flush=True)
         rebuilds.append(measure(full_build, path, *engine))
         print("full rebuild after the new day", rebuilds[-1], flush=True)
+        floor_after_build()
     ratios = [i["build_seconds"] / max(r["build_seconds"], 1e-9)
               for i, r in zip(incrementals, rebuilds, strict=True)]  # fmt: skip
     if not args.keep:
@@ -268,7 +301,7 @@ def main() -> None:
         "full_rebuild_build_seconds_runs": [r["build_seconds"] for r in rebuilds],
         "full_build_events_per_second": round(loaded["staged_events"] / full["build_seconds"]),
         "full_vs_floor": round(full["build_seconds"] / max(floor["scan_seconds"], 1e-9), 2),
-        "full_vs_staging_floor": _vs_staging_floor(full["build_seconds"], args.events),
+        **_vs_staging_floor([full, *rebuilds], floors, args.events),
         "incremental_vs_full": round(sorted(ratios)[len(ratios) // 2], 3),
         "incremental_vs_full_pairs": [round(r, 3) for r in ratios],
         "peak_rss_mib": max(p["peak_rss_mib"] for p in (full, *incrementals, *rebuilds)),

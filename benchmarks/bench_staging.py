@@ -102,6 +102,10 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 10_000_000])
     parser.add_argument("--memory-limit", default="3GB", help="DuckDB memory_limit per phase")
     parser.add_argument("--repeat", type=int, default=3, help="runs of stage and floor (median)")
+    parser.add_argument(
+        "--keep", action="store_true",
+        help="keep benchmarks/data/staging_<size>.duckdb (bench_identity --staging-export)",
+    )  # fmt: skip
     args = parser.parse_args()
     DATA.mkdir(parents=True, exist_ok=True)
     runs = []
@@ -127,7 +131,8 @@ def main() -> None:
             "stage_vs_floor": round(ratios[(len(ratios) - 1) // 2], 2),  # median of the pairs
         })  # fmt: skip
         print(runs[-1])
-        Path(path).unlink(missing_ok=True)
+        if not args.keep:
+            Path(path).unlink(missing_ok=True)
     out = write_results("staging", {"runs": runs, "note": "one run per invocation on 2 cores"})
     print(f"wrote {out}")
 
