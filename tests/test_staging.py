@@ -214,6 +214,11 @@ def test_incremental_equals_full_rebuild_in_any_arrival_order(
             write_shard(full, name, rows)
         stage(full, SETTINGS, full_refresh=True)
         assert staged(incremental) == staged(full)  # type: ignore[arg-type]
+        # Identity joins its decisions back on this triple (`attribution.same_event`).
+        unique = (
+            "SELECT COUNT(*) = COUNT(DISTINCT (event_key, event_ts, shard_date)) FROM stg_events"
+        )
+        assert incremental.scalar(unique) is True
 
 
 def test_golden_staging_sql(bq_renderer: BigQueryBackend) -> None:

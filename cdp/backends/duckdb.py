@@ -208,12 +208,13 @@ def _inline_cte(node: exp.Expression) -> exp.Expression:
 
 
 def _in_unnest(node: exp.Expression) -> exp.Expression:
-    """Dialect hook: `x IN UNNEST(@param)` becomes `list_contains($param, x)`.
+    """Dialect hook: `x IN UNNEST(@param)` becomes `list_contains(COALESCE($param, []), x)`.
 
     sqlglot spells out the NULL cases in a CASE around `ARRAY_CONTAINS`, which DuckDB cannot
     push into a scan: `shard_date IN UNNEST(@changed_dates)` read every row group instead of
     the changed dates' (zone maps), and under a NOT it became a join after the scan. The two
-    differ only for an array holding NULL, which a BigQuery array parameter cannot.
+    agree for a NULL `x`, an empty or NULL array, and any array without NULL elements, which
+    is every BigQuery array parameter (BigQuery rejects NULL elements).
     """
     unnest = node.args.get("unnest") if isinstance(node, exp.In) else None
     if not isinstance(unnest, exp.Unnest) or len(unnest.expressions) != 1:
@@ -221,7 +222,8 @@ def _in_unnest(node: exp.Expression) -> exp.Expression:
     array = unnest.expressions[0]
     if not isinstance(array, exp.Parameter | exp.Placeholder):
         return node
-    return exp.Anonymous(this="list_contains", expressions=[array.copy(), node.this.copy()])
+    present = exp.Coalesce(this=array.copy(), expressions=[exp.Array(expressions=[])])
+    return exp.Anonymous(this="list_contains", expressions=[present, node.this.copy()])
 
 
 def _fingerprint(node: exp.Expression) -> exp.Expression:

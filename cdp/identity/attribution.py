@@ -69,8 +69,10 @@ _LABEL_INPUTS = "cid, event_ts, event_key, shard_date, clean_uid, prev_login, is
 def same_event(a: str, b: str) -> str:
     """Rows `a` and `b` are one staged event: same (event_key, event_ts, shard_date).
 
-    Staging keeps one row per (event_timestamp, event_key) in a shard date. Every part is
-    narrow (no CID string), so joins on it stay cheap on every engine.
+    Staging keeps one row per (event_timestamp, event_key) in a shard date, and the key
+    fingerprints the CID among other fields (`tests/test_staging.py` checks the uniqueness), so
+    rows of different CIDs, or a labelled row and a consent-denied one, never match. Every part
+    is narrow (no CID string), so joins on it stay cheap on every engine.
     """
     return (
         f"{a}.event_key = {b}.event_key AND {a}.event_ts = {b}.event_ts "

@@ -53,9 +53,10 @@ def build_identity(
 ) -> IdentityReport:
     """Bring the identity tables up to date with `stg_events`.
 
-    `changed_dates`: the shard dates (YYYYMMDD) staging replaced since the last run; None reads
-    them from `stg_shards`. Staging replaces whole dates, so a date's old rows are found in
-    `stitched_events` and its new ones in `stg_events`.
+    `changed_dates`: the shard dates (YYYYMMDD) staging replaced since the last run, all of them;
+    None reads them from `stg_shards`. Staging replaces whole dates, so a date's old rows are
+    found in `stitched_events` and its new ones in `stg_events`; on every other date the two
+    tables hold the same rows, which the incremental run relies on.
     """
     started = time.perf_counter()
     if not backend.table_exists(t.STG_EVENTS):

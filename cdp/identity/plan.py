@@ -89,7 +89,7 @@ _MERGED_FLAGS = (
     f"(SELECT * FROM {t.FLAGS} WHERE uid NOT IN {_AFFECTED_UIDS} "
     f"UNION ALL SELECT * FROM {t.FLAGS_NEW})"
 )
-_RESTAGED = "shard_date IN UNNEST(@changed_dates)"
+_RESTAGED = source.RESTAGED
 # SCOPE0's link evidence after this run: its sessions on other dates, and the changed dates'.
 _SCOPE0_SESSIONS = (
     f"(SELECT * FROM {t.LINK_SESSIONS} WHERE cid IN (SELECT cid FROM {t.SCOPE0}) "

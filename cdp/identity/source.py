@@ -1,8 +1,9 @@
-"""Which `stg_events` rows an identity statement reads, as a CTE named `src`.
+"""Which staged rows an identity statement reads.
 
-Every statement starts `WITH src AS (...)`: all staged events on a full rebuild, or only the rows
+Most statements start `WITH src AS (...)`: all staged events on a full rebuild, or only the rows
 in scope on an incremental run. `src` adds `clean_uid` (the UID with junk turned into NULL).
-Incremental sources select the few columns they need, so that engines read no others.
+Incremental sources select the few columns they need, so that engines read no others; the one
+exception, `history_rows`, reads whole `stitched_events` rows once, because they are re-inserted.
 """
 
 from __future__ import annotations
@@ -11,6 +12,9 @@ from cdp.config import IdentitySettings
 from cdp.identity import tables as t
 from cdp.identity.attribution import at_or_after
 from cdp.identity.rules import clean_uid_sql
+
+# The shard dates an incremental run recomputes: staging replaced them since the last run.
+RESTAGED = "shard_date IN UNNEST(@changed_dates)"
 
 
 def all_events(settings: IdentitySettings) -> str:
@@ -31,10 +35,12 @@ def history_rows() -> str:
 
     Wide rows, read once: they feed the labels (narrow columns) and are re-inserted where their
     attribution changed. On DuckDB, where CIDs are not clustered, fetching a few thousand
-    scattered rows costs nearly a scan of every column, so it is done once, not twice.
+    scattered rows costs nearly a scan of every column, so it is done once, not twice. On those
+    dates `stitched_events` holds exactly the `stg_events` rows (plus their attribution): every
+    date staging replaced since the last run is in @changed_dates (see `build_identity`).
     """
     after = at_or_after("s.event_ts", "s.event_key", "sc.cut_ts", "sc.cut_key")
-    other_dates = "NOT (s.shard_date IN UNNEST(@changed_dates))"
+    other_dates = f"NOT (s.{RESTAGED})"
     return f"""
 SELECT s.*, sc.carry_uid, sc.first_uid AS carry_first, sc.kept
 FROM {t.STITCHED} AS s
@@ -62,7 +68,7 @@ def suffix_events(settings: IdentitySettings) -> str:
     sc.carry_uid, sc.first_uid AS carry_first, sc.kept
   FROM {t.STG_EVENTS} AS s
   JOIN {t.SCOPE} AS sc ON sc.cid = s.cid
-  WHERE s.shard_date IN UNNEST(@changed_dates) AND (sc.whole OR {after})
+  WHERE s.{RESTAGED} AND (sc.whole OR {after})
   UNION ALL
   SELECT
     cid, event_ts, event_key, shard_date, {clean_uid_sql(settings)} AS clean_uid,
@@ -75,5 +81,5 @@ def changed_date_events(settings: IdentitySettings) -> str:
     """Every event staged under one of @changed_dates."""
     return (
         f"src AS (SELECT *, {clean_uid_sql(settings)} AS clean_uid FROM {t.STG_EVENTS} "
-        "WHERE shard_date IN UNNEST(@changed_dates))"
+        f"WHERE {RESTAGED})"
     )
