@@ -4,7 +4,7 @@ WITH src AS NOT MATERIALIZED (
     *,
     CASE
       WHEN uid IS NULL
-      OR ARRAY_CONTAINS($junk_uids, LOWER(uid))
+      OR ARRAY_CONTAINS(COALESCE($junk_uids, []), LOWER(uid))
       OR REGEXP_MATCHES(uid, $junk_pattern)
       THEN NULL
       ELSE uid

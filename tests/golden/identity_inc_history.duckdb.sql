@@ -28,7 +28,7 @@ WHERE
     )
   )
   AND NOT (
-    ARRAY_CONTAINS($changed_dates, s.shard_date)
+    ARRAY_CONTAINS(COALESCE($changed_dates, []), s.shard_date)
   )
 UNION ALL
 SELECT
@@ -47,5 +47,5 @@ JOIN (
   ON sc.cid = s.cid
 WHERE
   NOT (
-    ARRAY_CONTAINS($changed_dates, s.shard_date)
+    ARRAY_CONTAINS(COALESCE($changed_dates, []), s.shard_date)
   )

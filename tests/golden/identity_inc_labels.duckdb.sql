@@ -7,7 +7,7 @@ WITH src AS NOT MATERIALIZED (
     s.shard_date,
     CASE
       WHEN s.uid IS NULL
-      OR ARRAY_CONTAINS($junk_uids, LOWER(s.uid))
+      OR ARRAY_CONTAINS(COALESCE($junk_uids, []), LOWER(s.uid))
       OR REGEXP_MATCHES(s.uid, $junk_pattern)
       THEN NULL
       ELSE s.uid
@@ -19,7 +19,7 @@ WITH src AS NOT MATERIALIZED (
   JOIN identity__scope AS sc
     ON sc.cid = s.cid
   WHERE
-    ARRAY_CONTAINS($changed_dates, s.shard_date)
+    ARRAY_CONTAINS(COALESCE($changed_dates, []), s.shard_date)
     AND (
       sc.whole
       OR (
@@ -37,7 +37,7 @@ WITH src AS NOT MATERIALIZED (
     shard_date,
     CASE
       WHEN uid IS NULL
-      OR ARRAY_CONTAINS($junk_uids, LOWER(uid))
+      OR ARRAY_CONTAINS(COALESCE($junk_uids, []), LOWER(uid))
       OR REGEXP_MATCHES(uid, $junk_pattern)
       THEN NULL
       ELSE uid

@@ -16,7 +16,7 @@ FROM (
         cid
       FROM identity__scope0
     )
-    AND NOT ARRAY_CONTAINS($changed_dates, shard_date)
+    AND NOT ARRAY_CONTAINS(COALESCE($changed_dates, []), shard_date)
   UNION ALL
   SELECT
     *

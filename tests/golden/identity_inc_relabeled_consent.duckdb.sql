@@ -20,8 +20,9 @@ FROM (
   JOIN identity__changed_uids AS c
     ON c.uid = s.uid
   WHERE
-    s.cid IS NULL AND NOT (
-      ARRAY_CONTAINS($changed_dates, s.shard_date)
+    s.cid IS NULL
+    AND NOT (
+      ARRAY_CONTAINS(COALESCE($changed_dates, []), s.shard_date)
     )
 )
 WHERE

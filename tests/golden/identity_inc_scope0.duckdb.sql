@@ -10,7 +10,7 @@ FROM (
     event_key
   FROM stg_events
   WHERE
-    ARRAY_CONTAINS($changed_dates, shard_date)
+    ARRAY_CONTAINS(COALESCE($changed_dates, []), shard_date)
   UNION ALL
   SELECT
     cid,
@@ -18,7 +18,7 @@ FROM (
     event_key
   FROM stitched_events
   WHERE
-    ARRAY_CONTAINS($changed_dates, shard_date)
+    ARRAY_CONTAINS(COALESCE($changed_dates, []), shard_date)
 )
 WHERE
   NOT cid IS NULL

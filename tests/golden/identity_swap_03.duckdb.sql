@@ -1,3 +1,3 @@
 DELETE FROM identity_link_sessions
 WHERE
-  ARRAY_CONTAINS($changed_dates, shard_date)
+  ARRAY_CONTAINS(COALESCE($changed_dates, []), shard_date)

@@ -1,3 +1,3 @@
 DELETE FROM stitched_events
 WHERE
-  ARRAY_CONTAINS($changed_dates, shard_date)
+  ARRAY_CONTAINS(COALESCE($changed_dates, []), shard_date)

@@ -4,14 +4,14 @@ WITH src AS NOT MATERIALIZED (
     *,
     CASE
       WHEN uid IS NULL
-      OR ARRAY_CONTAINS($junk_uids, LOWER(uid))
+      OR ARRAY_CONTAINS(COALESCE($junk_uids, []), LOWER(uid))
       OR REGEXP_MATCHES(uid, $junk_pattern)
       THEN NULL
       ELSE uid
     END AS clean_uid
   FROM stg_events
   WHERE
-    ARRAY_CONTAINS($changed_dates, shard_date)
+    ARRAY_CONTAINS(COALESCE($changed_dates, []), shard_date)
 )
 SELECT
   shard_date,

@@ -1,3 +1,3 @@
 DELETE FROM stg_events
 WHERE
-  ARRAY_CONTAINS($dates, shard_date)
+  ARRAY_CONTAINS(COALESCE($dates, []), shard_date)
