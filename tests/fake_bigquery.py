@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-import requests
+from requests import PreparedRequest, Response
 from requests.adapters import BaseAdapter
 
 
@@ -27,7 +27,7 @@ class FakeBigQuery(BaseAdapter):
     def __post_init__(self) -> None:
         super().__init__()
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+    def send(self, request: PreparedRequest, **kwargs: Any) -> Response:  # type: ignore[override]
         assert request.url is not None and request.method is not None
         self.requests.append((request.method, request.url))
         path = request.url.split("bigquery.googleapis.com", 1)[-1].split("?", 1)[0]
@@ -72,10 +72,8 @@ class FakeBigQuery(BaseAdapter):
                            "query": {"totalBytesProcessed": str(self.bytes_processed)}},
         }  # fmt: skip
 
-    def _respond(
-        self, request: requests.PreparedRequest, status: int, payload: dict[str, Any]
-    ) -> requests.Response:
-        response = requests.Response()
+    def _respond(self, request: PreparedRequest, status: int, payload: dict[str, Any]) -> Response:
+        response = Response()
         response.status_code = status
         response._content = json.dumps(payload).encode()
         response.headers["Content-Type"] = "application/json"

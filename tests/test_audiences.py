@@ -227,7 +227,7 @@ def test_between_dates_window(duck: DuckDBBackend) -> None:
         dict(stitched_uid="last_us", event_name="page_view", event_timestamp=start_us + DAY_US - 1),
         dict(stitched_uid="after", event_name="page_view", event_timestamp=start_us + DAY_US),
     ]
-    load(duck, events, [profile_row(e["stitched_uid"]) for e in events])
+    load(duck, events, [profile_row(str(e["stitched_uid"])) for e in events])
     run_audience(duck, spec, AS_OF)
     assert set(members(duck, "dated")) == {"first_us", "last_us"}
 

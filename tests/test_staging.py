@@ -213,7 +213,7 @@ def test_incremental_equals_full_rebuild_in_any_arrival_order(
             rows = incremental.query(f"SELECT * FROM ga4.{name}").to_pylist()
             write_shard(full, name, rows)
         stage(full, SETTINGS, full_refresh=True)
-        assert staged(incremental) == staged(full)  # type: ignore[arg-type]
+        assert staged(incremental) == staged(full)
         # Identity joins its decisions back on this triple (`attribution.same_event`).
         unique = (
             "SELECT COUNT(*) = COUNT(DISTINCT (event_key, event_ts, shard_date)) FROM stg_events"

@@ -113,7 +113,7 @@ def test_late_completion_never_causes_a_false_abandonment(duck: DuckDBBackend) -
 
 def test_safety_lag_is_configurable(duck: DuckDBBackend) -> None:
     load(duck, [click("a", T0), tick(T0 + 40 * MIN_US)], PEOPLE)
-    loose = TriggerSettings(daily_cap=None, safety_lag="5m")
+    loose = TriggerSettings.model_validate({"daily_cap": None, "safety_lag": "5m"})
     assert [
         d.candidate.uid for d in detect_triggers(duck, [spec()], now=NOW, settings=loose).firings
     ] == ["a"]
@@ -133,7 +133,7 @@ def test_reruns_and_lookback_reprocessing_fire_nothing_new(duck: DuckDBBackend) 
     # (same event keys, no longer provisional) and new data arrives; a wider lookback too.
     restaged = [dict(e, is_provisional=False) for e in events] + [tick(T0 + 300 * MIN_US)]
     load(duck, restaged, PEOPLE)
-    wide = TriggerSettings(daily_cap=None, lookback="10d")
+    wide = TriggerSettings.model_validate({"daily_cap": None, "lookback": "10d"})
     assert (
         detect_triggers(duck, [spec()], now=NOW + timedelta(hours=1), settings=wide).decisions == []
     )

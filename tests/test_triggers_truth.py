@@ -38,7 +38,9 @@ def test_firings_equal_truth_abandonments(duck: DuckDBBackend, seed: int) -> Non
         )
     spec = validate(TriggerSpec, {"name": "td", "start": {"event": "test_drive_click"},
                                   "completion": [{"event": "test_drive_submit"}], "wait": "30m"})  # fmt: skip
-    settings = TriggerSettings(daily_cap=None, lookback="30d", safety_lag="1m")
+    settings = TriggerSettings.model_validate(
+        {"daily_cap": None, "lookback": "30d", "safety_lag": "1m"}
+    )
     report = detect_triggers(duck, [spec], now=datetime(2024, 6, 1, tzinfo=UTC), settings=settings)
     assert report.watermark is not None
     watermark_us = int(report.watermark.timestamp()) * 1_000_000

@@ -14,9 +14,11 @@ from cdp.backends.duckdb import DuckDBBackend
 from cdp.delivery import Destinations, build_clients, deliver, load_destinations, plan_delivery
 from cdp.delivery.clients import Clients
 from cdp.delivery.diff import plan_query
+from cdp.delivery.engine import DeliveryReport
 from cdp.delivery.state import release_uncertain
 from cdp.errors import ConfigError
 from cdp.salesforce.http import RetryPolicy
+from cdp.salesforce.marketing_cloud import MarketingCloudClient
 from cdp.salesforce.settings import SalesforceSettings
 from cdp.sandbox.salesforce import Emulator
 from cdp.specs import validate
@@ -49,7 +51,7 @@ def _clients(sf_settings: SalesforceSettings, policy: RetryPolicy, dests: Destin
 
 def _run(
     duck: DuckDBBackend, dests: Destinations, clients: Clients, run_id: str, only: str | None = None
-):  # type: ignore[no-untyped-def]
+) -> DeliveryReport:
     return deliver(duck, dests, clients, run_id=run_id, now=NOW, only=[only] if only else None)
 
 
@@ -138,8 +140,8 @@ def test_mirror_deletes_only_rows_it_created(
     duck: DuckDBBackend,
     sf_settings: SalesforceSettings,
     policy: RetryPolicy,
-    mc,
-) -> None:  # type: ignore[no-untyped-def]
+    mc: MarketingCloudClient,
+) -> None:
     ps = people(emulator, 4)
     foreign = {
         "audience_key": "aud",
