@@ -30,7 +30,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import measure, median, read_results, write_results
+from benchmarks.common import measure, median, middle, read_results, write_results
 
 DATA = Path(__file__).parent / "data"
 START = datetime(2024, 5, 1, tzinfo=UTC)
@@ -224,7 +224,7 @@ def _vs_staging_floor(builds: list[dict[str, Any]], floors: list[dict[str, Any]]
             for b, f in zip(builds, floors, strict=True)
         ]
         return {
-            "full_vs_staging_floor": round(sorted(ratios)[(len(ratios) - 1) // 2], 2),
+            "full_vs_staging_floor": round(middle(ratios), 2),
             "full_vs_staging_floor_pairs": [round(r, 2) for r in ratios],
             "staging_floor_runs_seconds": [f["seconds"] for f in floors],
             "staging_export_events": export_event_count,
@@ -324,7 +324,7 @@ def main() -> None:
         "full_build_events_per_second": round(loaded["staged_events"] / full["build_seconds"]),
         "full_vs_floor": round(full["build_seconds"] / max(floor["scan_seconds"], 1e-9), 2),
         **_vs_staging_floor([full, *rebuilds], floors, export_event_count, args.events),
-        "incremental_vs_full": round(sorted(ratios)[(len(ratios) - 1) // 2], 3),
+        "incremental_vs_full": round(middle(ratios), 3),
         "incremental_vs_full_pairs": [round(r, 3) for r in ratios],
         "peak_rss_mib": max(p["peak_rss_mib"] for p in (full, *incrementals, *rebuilds)),
         "note": "each phase in its own process; DuckDB file on local disk; shared 2-core machine",

@@ -18,7 +18,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import measure, median, write_results
+from benchmarks.common import measure, median, middle, write_results
 
 DATA = Path(__file__).parent / "data"
 # Every raw column (and record field) the staging query reads, each read the way a scan would.
@@ -128,7 +128,7 @@ def main() -> None:
             "stage_runs_seconds": [r["seconds"] for r in stages],
             "floor_runs_seconds": [r["seconds"] for r in floors],
             "stage_vs_floor_runs": [round(r, 2) for r in ratios],
-            "stage_vs_floor": round(ratios[(len(ratios) - 1) // 2], 2),  # median of the pairs
+            "stage_vs_floor": round(middle(ratios), 2),  # median of the pairs
         })  # fmt: skip
         print(runs[-1])
         if not args.keep:

@@ -40,6 +40,11 @@ def measure(fn: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
     return figures
 
 
+def middle(values: list[float]) -> float:
+    """The median of `values` (the lower middle one for an even count), e.g. of paired ratios."""
+    return sorted(values)[(len(values) - 1) // 2]
+
+
 def median(runs: list[dict[str, Any]], key: str = "seconds") -> dict[str, Any]:
     """The run with the median `key` (the lower middle one for an even count)."""
     return sorted(runs, key=lambda r: r[key])[(len(runs) - 1) // 2]

@@ -26,6 +26,7 @@ decisions then join back to the staged rows by `same_event`, so no wide row is e
 from __future__ import annotations
 
 from cdp.config import IdentitySettings
+from cdp.identity.links import shared_devices, suspicious_uids
 from cdp.identity.rules import (
     ACTIVE,
     AFTER_LOGOUT,
@@ -80,15 +81,6 @@ def same_event(a: str, b: str) -> str:
     )
 
 
-# Only the flags that are set change a decision, so the joins read those (usually a few rows).
-def _suspicious(flags: str) -> str:
-    return f"(SELECT uid, is_suspicious FROM {flags} WHERE is_suspicious)"
-
-
-def _shared(devices: str) -> str:
-    return f"(SELECT cid, is_shared FROM {devices} WHERE is_shared)"
-
-
 def consent_uid(clean_uid: str, own_suspicious: str) -> str:
     """The stitched_uid of a consent-denied row: its own valid UID, if the settings allow."""
     return (
@@ -112,7 +104,7 @@ def labels_select(src: str, flags: str, devices: str) -> str:
     before the event; `is_first` marks the first event in `src`.
     """
     window = f"PARTITION BY cid {_ORDER} ROWS BETWEEN UNBOUNDED PRECEDING AND"
-    suspicious, shared = _suspicious(flags), _shared(devices)
+    suspicious, shared = suspicious_uids(flags), shared_devices(devices)
     return f"""
 WITH {src},
 ordered AS (
@@ -160,7 +152,7 @@ SELECT
   IF(s.cid IS NULL, '{CONSENT_DENIED}', l.attribution) AS attribution
 FROM src AS s
 LEFT JOIN {labels} AS l ON {same_event("l", "s")}
-LEFT JOIN {_suspicious(flags)} AS f ON f.uid = s.clean_uid AND s.cid IS NULL
+LEFT JOIN {suspicious_uids(flags)} AS f ON f.uid = s.clean_uid AND s.cid IS NULL
 """
 
 
@@ -255,6 +247,6 @@ SELECT
   END AS status
 FROM starts AS s
 JOIN first_events AS fe ON fe.cid = s.cid
-LEFT JOIN {_suspicious(flags)} AS f ON f.uid = s.uid
-LEFT JOIN {_shared(devices)} AS d ON d.cid = s.cid
+LEFT JOIN {suspicious_uids(flags)} AS f ON f.uid = s.uid
+LEFT JOIN {shared_devices(devices)} AS d ON d.cid = s.cid
 """

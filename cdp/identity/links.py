@@ -66,9 +66,18 @@ GROUP BY uid
 """
 
 
+# Only the flags that are set change a decision, so joins read those (usually a few rows).
+def suspicious_uids(flags: str) -> str:
+    return f"(SELECT uid, is_suspicious FROM {flags} WHERE is_suspicious)"
+
+
+def shared_devices(devices: str) -> str:
+    return f"(SELECT cid, is_shared FROM {devices} WHERE is_shared)"
+
+
 def devices_select(links: str, flags: str) -> str:
     # Suspicious UIDs are not people, so they do not make a device shared. Every UID on a link
-    # has a flag, so the join reads only the suspicious ones (usually a few rows).
+    # has a flag, so a link without a suspicious one counts.
     return f"""
 SELECT
   l.cid,
@@ -78,7 +87,7 @@ SELECT
   MIN(l.first_seen) AS first_login,
   MAX(l.last_seen) AS last_login
 FROM {links} AS l
-LEFT JOIN (SELECT uid FROM {flags} WHERE is_suspicious) AS f ON f.uid = l.uid
+LEFT JOIN {suspicious_uids(flags)} AS f ON f.uid = l.uid
 GROUP BY l.cid
 """
 

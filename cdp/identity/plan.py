@@ -60,6 +60,7 @@ from cdp.identity.links import (
     link_sessions_select,
     links_select,
 )
+from cdp.identity.source import RESTAGED
 
 # Storage layout (BigQuery only; DuckDB drops these hints).
 _LAYOUT = {
@@ -89,11 +90,10 @@ _MERGED_FLAGS = (
     f"(SELECT * FROM {t.FLAGS} WHERE uid NOT IN {_AFFECTED_UIDS} "
     f"UNION ALL SELECT * FROM {t.FLAGS_NEW})"
 )
-_RESTAGED = source.RESTAGED
 # SCOPE0's link evidence after this run: its sessions on other dates, and the changed dates'.
 _SCOPE0_SESSIONS = (
     f"(SELECT * FROM {t.LINK_SESSIONS} WHERE cid IN (SELECT cid FROM {t.SCOPE0}) "
-    f"AND NOT {_RESTAGED} UNION ALL SELECT * FROM {t.SESSIONS_NEW})"
+    f"AND NOT {RESTAGED} UNION ALL SELECT * FROM {t.SESSIONS_NEW})"
 )
 
 
@@ -133,9 +133,9 @@ def full_plan(settings: IdentitySettings) -> list[Statement]:
 _SCOPE0_SQL = f"""
 SELECT cid, event_ts AS cut_ts, event_key AS cut_key
 FROM (
-  SELECT cid, event_ts, event_key FROM {t.STG_EVENTS} WHERE {_RESTAGED}
+  SELECT cid, event_ts, event_key FROM {t.STG_EVENTS} WHERE {RESTAGED}
   UNION ALL
-  SELECT cid, event_ts, event_key FROM {t.STITCHED} WHERE {_RESTAGED}
+  SELECT cid, event_ts, event_key FROM {t.STITCHED} WHERE {RESTAGED}
 )
 WHERE cid IS NOT NULL
 QUALIFY ROW_NUMBER() OVER (PARTITION BY cid ORDER BY event_ts, event_key) = 1
@@ -234,7 +234,7 @@ SELECT * EXCEPT (old_uid) FROM (
     s.stitched_uid AS old_uid
   FROM {t.STITCHED} AS s
   JOIN {t.CHANGED_UIDS} AS c ON c.uid = s.uid
-  WHERE s.cid IS NULL AND NOT (s.{_RESTAGED})
+  WHERE s.cid IS NULL AND NOT (s.{RESTAGED})
 )
 WHERE stitched_uid IS DISTINCT FROM old_uid
 """
@@ -320,13 +320,13 @@ def incremental_swap(settings: IdentitySettings) -> list[Statement]:
     sql: list[tuple[str, str | None]] = [
         (f"DELETE FROM {t.FLAGS} WHERE uid IN {_AFFECTED_UIDS}", None),
         (f"INSERT INTO {t.FLAGS} SELECT * FROM {t.FLAGS_NEW}", None),
-        (f"DELETE FROM {t.LINK_SESSIONS} WHERE {_RESTAGED}", None),
+        (f"DELETE FROM {t.LINK_SESSIONS} WHERE {RESTAGED}", None),
         (f"INSERT INTO {t.LINK_SESSIONS} SELECT * FROM {t.SESSIONS_NEW}", None),
         (f"DELETE FROM {t.LINKS} WHERE cid IN (SELECT cid FROM {t.SCOPE0})", None),
         (f"INSERT INTO {t.LINKS} SELECT * FROM {t.LINKS_NEW}", None),
         (f"DELETE FROM {t.DEVICES} WHERE cid IN (SELECT cid FROM {t.SCOPE})", None),
         (f"INSERT INTO {t.DEVICES} SELECT * FROM {t.DEVICES_NEW}", None),
-        (f"DELETE FROM {t.STITCHED} WHERE {_RESTAGED}", None),
+        (f"DELETE FROM {t.STITCHED} WHERE {RESTAGED}", None),
         (
             f"INSERT INTO {t.STITCHED} "
             f"{stitched_select(source.changed_date_events(settings), t.LABELS, t.FLAGS)}",
@@ -337,7 +337,7 @@ def incremental_swap(settings: IdentitySettings) -> list[Statement]:
         (_DELETE_MAP, None),
         (_INSERT_KEPT_INTERVAL, None),
         (f"INSERT INTO {t.MAP} SELECT * FROM {t.MAP_NEW}", None),
-        (f"DELETE FROM {t.JUNK} WHERE {_RESTAGED}", None),
+        (f"DELETE FROM {t.JUNK} WHERE {RESTAGED}", None),
         (f"INSERT INTO {t.JUNK} {junk_select(source.changed_date_events(settings))}", None),
     ]
     return [Statement(f"identity_swap_{i:02d}", s, when) for i, (s, when) in enumerate(sql, 1)]

@@ -15,6 +15,8 @@ from cdp.identity.rules import clean_uid_sql
 
 # The shard dates an incremental run recomputes: staging replaced them since the last run.
 RESTAGED = "shard_date IN UNNEST(@changed_dates)"
+# What `labels_select` needs to know of a CID's events before its cut, from its `SCOPE` row.
+_CARRY = "sc.carry_uid, sc.first_uid AS carry_first, sc.kept"
 
 
 def all_events(settings: IdentitySettings) -> str:
@@ -42,13 +44,13 @@ def history_rows() -> str:
     after = at_or_after("s.event_ts", "s.event_key", "sc.cut_ts", "sc.cut_key")
     other_dates = f"NOT (s.{RESTAGED})"
     return f"""
-SELECT s.*, sc.carry_uid, sc.first_uid AS carry_first, sc.kept
+SELECT s.*, {_CARRY}
 FROM {t.STITCHED} AS s
 JOIN (SELECT * FROM {t.SCOPE} WHERE NOT whole) AS sc ON sc.cid = s.cid
 WHERE s.event_ts >= (SELECT MIN(cut_ts) FROM {t.SCOPE} WHERE NOT whole) AND {after}
   AND {other_dates}
 UNION ALL
-SELECT s.*, sc.carry_uid, sc.first_uid AS carry_first, sc.kept
+SELECT s.*, {_CARRY}
 FROM {t.STITCHED} AS s
 JOIN (SELECT * FROM {t.SCOPE} WHERE whole) AS sc ON sc.cid = s.cid
 WHERE {other_dates}
@@ -65,7 +67,7 @@ def suffix_events(settings: IdentitySettings) -> str:
     return f"""src AS (
   SELECT
     s.cid, s.event_ts, s.event_key, s.shard_date, {clean_uid_sql(settings, "s.uid")} AS clean_uid,
-    sc.carry_uid, sc.first_uid AS carry_first, sc.kept
+    {_CARRY}
   FROM {t.STG_EVENTS} AS s
   JOIN {t.SCOPE} AS sc ON sc.cid = s.cid
   WHERE s.{RESTAGED} AND (sc.whole OR {after})

@@ -9,7 +9,8 @@ SELECT
 FROM `demo-project`.cdp.identity_links AS l
 LEFT JOIN (
   SELECT
-    uid
+    uid,
+    is_suspicious
   FROM `demo-project`.cdp.identity_flags
   WHERE
     is_suspicious

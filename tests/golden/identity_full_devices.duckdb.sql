@@ -9,7 +9,8 @@ SELECT
 FROM identity_links AS l
 LEFT JOIN (
   SELECT
-    uid
+    uid,
+    is_suspicious
   FROM identity_flags
   WHERE
     is_suspicious

@@ -63,7 +63,8 @@ FROM (
 ) AS l
 LEFT JOIN (
   SELECT
-    uid
+    uid,
+    is_suspicious
   FROM (
     SELECT
       *
