@@ -94,7 +94,7 @@ def identity_settings(draw: st.DrawFn) -> IdentitySettings:
 
 SNAPSHOT_SQL = {
     "stitched_events": "SELECT event_key, stitched_uid, attribution FROM stitched_events",
-    "identity_link_sessions": "SELECT cid, uid, session_key, shard_date, first_seen, last_seen, events "
+    "identity_link_sessions": "SELECT cid, uid, ga_session_id, shard_date, first_seen, last_seen, events "
     "FROM identity_link_sessions",
     "identity_links": "SELECT cid, uid, first_seen, last_seen, events, sessions FROM identity_links",
     "identity_flags": "SELECT uid, n_cids, is_suspicious, first_seen, last_seen, events FROM identity_flags",

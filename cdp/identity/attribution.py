@@ -13,34 +13,27 @@ Cases 2-3 are withheld when the candidate UID is suspicious ('suspicious_uid'), 
 is shared and `attribute_shared_devices` is off ('shared_device'). Consent-denied rows (no CID)
 are never stitched to anyone; with `include_consent_denied` a row keeps its own valid UID.
 
-`identity_map` holds the same decision as intervals: a new interval starts at each login whose
-UID differs from the previous login's; the first starts at the CID's first event (backfill).
-Bounds are (timestamp, event_key) pairs, half-open, so the map is a function even at ties.
+`identity_map` holds the same decision as intervals (see `intervals`). Bounds are
+(timestamp, event_key) pairs, half-open, so the map is a function even at ties.
 
-Both come from one pass over the CIDs' events in that order (`labels_select`, narrow columns
-only), which works on a whole history (full rebuild) or on a suffix of it (incremental run: the
-columns `carry_uid`, `carry_first` and `kept` stand for the events before the suffix). The
-decisions then join back to the staged rows by `same_event`, so no wide row is ever sorted.
+An incremental run decides in one pass over the suffix of each CID's events it recomputes
+(`labels_select`, narrow columns only; `carry_uid`, `carry_first` and `kept` stand for the events
+before the suffix), then joins the decisions back to the staged rows by `same_event`, so no wide
+row is sorted. A full rebuild looks each event up in the intervals instead (`intervals`).
 """
 
 from __future__ import annotations
 
-from cdp.config import IdentitySettings
 from cdp.identity.links import shared_devices, suspicious_uids
 from cdp.identity.rules import (
-    ACTIVE,
     AFTER_LOGOUT,
     BACKFILL,
     CONSENT_DENIED,
     LOGIN,
     NONE,
-    SHARED,
     SHARED_DEVICE,
-    SUSPICIOUS,
     SUSPICIOUS_UID,
-    clean_uid_sql,
 )
-from cdp.identity.tables import STG_EVENTS
 
 _ORDER = "ORDER BY event_ts, event_key"
 
@@ -95,7 +88,7 @@ def at_or_after(ts: str, key: str, cut_ts: str, cut_key: str) -> str:
 
 
 def labels_select(src: str, flags: str, devices: str) -> str:
-    """Per event of a CID: `stitched_uid`, `attribution`, and what `map_select` reads.
+    """Per event of a CID: `stitched_uid`, `attribution`, and what `intervals.map_select` reads.
 
     `src` holds, per CID, its events from some point on (all of them on a full rebuild) with cid,
     event_ts, event_key, shard_date, clean_uid, and what precedes that point: `carry_uid` (the
@@ -153,100 +146,4 @@ SELECT
 FROM src AS s
 LEFT JOIN {labels} AS l ON {same_event("l", "s")}
 LEFT JOIN {suspicious_uids(flags)} AS f ON f.uid = s.clean_uid AND s.cid IS NULL
-"""
-
-
-def map_select(labels: str, flags: str, devices: str) -> str:
-    """Intervals per CID from `labels` (see `labels_select`), numbered on from `kept`.
-
-    A login starts an interval when its UID differs from the last one before it (`prev_login`),
-    so an incremental run yields only the intervals that start in the suffix it recomputed.
-    """
-    return _intervals(
-        f"""
-starts AS (
-  SELECT
-    cid,
-    clean_uid AS uid,
-    event_ts,
-    event_key,
-    kept + ROW_NUMBER() OVER (PARTITION BY cid {_ORDER}) AS interval_no
-  FROM {labels}
-  WHERE clean_uid IS NOT NULL AND (prev_login IS NULL OR prev_login != clean_uid)
-),
-first_events AS (
-  SELECT cid, event_ts AS first_ts, event_key AS first_key FROM {labels} WHERE is_first
-)""",
-        flags,
-        devices,
-    )
-
-
-def map_full_select(settings: IdentitySettings, flags: str, devices: str) -> str:
-    """The same intervals for every CID, straight from `stg_events` (a full rebuild).
-
-    Only the login events are ordered; each CID's first event is found by aggregation.
-    """
-    clean = clean_uid_sql(settings)
-    return _intervals(
-        f"""
-logins AS (
-  SELECT
-    cid,
-    clean_uid AS uid,
-    event_ts,
-    event_key,
-    LAG(clean_uid) OVER (PARTITION BY cid {_ORDER}) AS prev_uid
-  FROM (
-    SELECT cid, event_ts, event_key, {clean} AS clean_uid
-    FROM {STG_EVENTS}
-    WHERE cid IS NOT NULL AND uid IS NOT NULL
-  )
-  WHERE clean_uid IS NOT NULL
-),
-starts AS (
-  SELECT
-    cid,
-    uid,
-    event_ts,
-    event_key,
-    ROW_NUMBER() OVER (PARTITION BY cid {_ORDER}) AS interval_no
-  FROM logins
-  WHERE prev_uid IS NULL OR prev_uid != uid
-),
-first_ts AS (
-  SELECT cid, MIN(event_ts) AS first_ts FROM {STG_EVENTS} WHERE cid IS NOT NULL GROUP BY cid
-),
-first_events AS (
-  SELECT e.cid, f.first_ts, MIN(e.event_key) AS first_key
-  FROM {STG_EVENTS} AS e
-  JOIN first_ts AS f ON f.cid = e.cid AND f.first_ts = e.event_ts
-  GROUP BY e.cid, f.first_ts
-)""",
-        flags,
-        devices,
-    )
-
-
-def _intervals(ctes: str, flags: str, devices: str) -> str:
-    """`ctes` define `starts` (cid, uid, event_ts, event_key, interval_no) and `first_events`."""
-    return f"""
-WITH {ctes.strip()}
-SELECT
-  s.cid,
-  s.uid,
-  s.interval_no,
-  IF(s.interval_no = 1, fe.first_ts, s.event_ts) AS valid_from,
-  IF(s.interval_no = 1, fe.first_key, s.event_key) AS valid_from_key,
-  LEAD(s.event_ts) OVER (PARTITION BY s.cid ORDER BY s.interval_no) AS valid_to,
-  LEAD(s.event_key) OVER (PARTITION BY s.cid ORDER BY s.interval_no) AS valid_to_key,
-  CASE
-    WHEN COALESCE(f.is_suspicious, FALSE) THEN '{SUSPICIOUS}'
-    WHEN COALESCE(d.is_shared, FALSE) THEN '{SHARED}'
-    ELSE '{ACTIVE}'
-  END AS status
-FROM starts AS s
-JOIN first_events AS fe ON fe.cid = s.cid
-LEFT JOIN {suspicious_uids(flags)} AS f ON f.uid = s.uid
-LEFT JOIN {shared_devices(devices)} AS d ON d.cid = s.cid
 """

@@ -87,9 +87,7 @@ def build_identity(
             backend.execute(statement.sql, values)
         backend.atomic(plan.STATE_WRITE_SQL, {**state_params, "mode": "full"})
         report.events_recomputed = int(backend.scalar(f"SELECT COUNT(*) FROM {t.STITCHED}") or 0)
-        report.cids_recomputed = int(
-            backend.scalar(f"SELECT COUNT(DISTINCT cid) FROM {t.STITCHED}") or 0
-        )
+        report.cids_recomputed = int(backend.scalar(f"SELECT COUNT(*) FROM {t.FIRST_EVENTS}") or 0)
     elif not dates:
         report = IdentityReport(mode="noop", reason="no shard date changed")
     else:

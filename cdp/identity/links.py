@@ -16,20 +16,24 @@ from __future__ import annotations
 
 
 def link_sessions_select(src: str) -> str:
-    """Evidence per (cid, uid, session, shard date), the rows `links_select` aggregates."""
+    """Evidence per (cid, uid, session, shard date), the rows `links_select` aggregates.
+
+    A session is GA4's `ga_session_id` on its CID (what staging's `session_key` concatenates):
+    an integer groups and counts faster than that string.
+    """
     return f"""
 WITH {src}
 SELECT
   cid,
   clean_uid AS uid,
-  session_key,
+  ga_session_id,
   shard_date,
   MIN(event_ts) AS first_seen,
   MAX(event_ts) AS last_seen,
   COUNT(*) AS events
 FROM src
 WHERE cid IS NOT NULL AND clean_uid IS NOT NULL
-GROUP BY cid, clean_uid, session_key, shard_date
+GROUP BY cid, clean_uid, ga_session_id, shard_date
 """
 
 
@@ -45,7 +49,7 @@ SELECT
   MIN(first_seen) AS first_seen,
   MAX(last_seen) AS last_seen,
   CAST(SUM(events) AS INT64) AS events,
-  COUNT(DISTINCT session_key) AS sessions
+  COUNT(DISTINCT ga_session_id) AS sessions
 FROM {sessions} AS s
 GROUP BY cid, uid
 """

@@ -1,8 +1,8 @@
 """The statements of a full rebuild and of an incremental run, named for golden snapshots.
 
-Full rebuild: each output is created from `stg_events` (CREATE OR REPLACE ... AS SELECT). The
-attribution is decided on narrow columns (`labels_select`) and joined back to the staged rows, so
-no wide row is sorted; the map orders only the login events.
+Full rebuild: each output is created from `stg_events` (CREATE OR REPLACE ... AS SELECT). Only
+the login events are ordered, into the intervals of the map (SPANS); each staged row then looks
+up its CID's interval at its position (`intervals`), so no wide row is sorted.
 
 Incremental run over the restaged shard dates @changed_dates (staging replaces whole dates). Its
 cost follows the changed events, not the history: it reads the history of the CIDs they touch
@@ -48,10 +48,15 @@ from cdp.identity.attribution import (
     at_or_after,
     consent_uid,
     labels_select,
-    map_full_select,
-    map_select,
     same_event,
     stitched_select,
+)
+from cdp.identity.intervals import (
+    first_events_select,
+    map_full_select,
+    map_select,
+    spans_full_select,
+    stitched_full_select,
 )
 from cdp.identity.links import (
     devices_select,
@@ -116,16 +121,19 @@ def _ctas(table: str, select: str) -> str:
 
 def full_plan(settings: IdentitySettings) -> list[Statement]:
     src = source.all_events(settings)
-    labels = f"({labels_select(source.device_rows(settings), t.FLAGS, t.DEVICES)})"
     return [
         Statement("identity_full_link_sessions", _ctas(t.LINK_SESSIONS, link_sessions_select(src))),
         Statement("identity_full_links", _ctas(t.LINKS, links_select(t.LINK_SESSIONS))),
         Statement("identity_full_flags", _ctas(t.FLAGS, flags_select(t.LINKS))),
         Statement("identity_full_devices", _ctas(t.DEVICES, devices_select(t.LINKS, t.FLAGS))),
         Statement(
-            "identity_full_stitched", _ctas(t.STITCHED, stitched_select(src, labels, t.FLAGS))
+            "identity_full_spans", _ctas(t.SPANS, spans_full_select(settings, t.FLAGS, t.DEVICES))
         ),
-        Statement("identity_full_map", _ctas(t.MAP, map_full_select(settings, t.FLAGS, t.DEVICES))),
+        Statement(
+            "identity_full_stitched", _ctas(t.STITCHED, stitched_full_select(src, t.SPANS, t.FLAGS))
+        ),
+        Statement("identity_full_first_events", _ctas(t.FIRST_EVENTS, first_events_select())),
+        Statement("identity_full_map", _ctas(t.MAP, map_full_select(t.SPANS, t.FIRST_EVENTS))),
         Statement("identity_full_junk", _ctas(t.JUNK, junk_select(src))),
     ]
 

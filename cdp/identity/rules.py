@@ -71,9 +71,16 @@ def params(settings: IdentitySettings) -> dict[str, Any]:
     }
 
 
+# Bump when the identity tables' columns or the rules' SQL change: the fingerprint then differs,
+# so the first run after an upgrade rebuilds in full instead of merging into old-shaped tables.
+# 2: identity_link_sessions keys sessions by ga_session_id (was session_key).
+LAYOUT_VERSION: Final = 2
+
+
 def settings_hash(settings: IdentitySettings) -> str:
     """Fingerprint of the rules: a change forces a full rebuild (incremental would mix rule sets)."""
-    return hashlib.sha256(settings.model_dump_json().encode()).hexdigest()[:16]
+    text = f"{LAYOUT_VERSION}:{settings.model_dump_json()}"
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 class JunkFilter:

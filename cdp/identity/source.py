@@ -23,15 +23,6 @@ def all_events(settings: IdentitySettings) -> str:
     return f"src AS (SELECT *, {clean_uid_sql(settings)} AS clean_uid FROM {t.STG_EVENTS})"
 
 
-def device_rows(settings: IdentitySettings) -> str:
-    """Every event with a CID, the columns `labels_select` reads: a whole history per CID."""
-    return (
-        f"src AS (SELECT cid, event_ts, event_key, shard_date, {clean_uid_sql(settings)} AS clean_uid, "
-        "CAST(NULL AS STRING) AS carry_uid, CAST(NULL AS STRING) AS carry_first, 0 AS kept "
-        f"FROM {t.STG_EVENTS} WHERE cid IS NOT NULL)"
-    )
-
-
 def history_rows() -> str:
     """The `stitched_events` rows of `SCOPE` on dates not restaged: whole CIDs' and suffixes'.
 

@@ -14,7 +14,7 @@ WITH src AS (
 SELECT
   cid,
   clean_uid AS uid,
-  session_key,
+  ga_session_id,
   shard_date,
   MIN(event_ts) AS first_seen,
   MAX(event_ts) AS last_seen,
@@ -25,5 +25,5 @@ WHERE
 GROUP BY
   cid,
   clean_uid,
-  session_key,
+  ga_session_id,
   shard_date

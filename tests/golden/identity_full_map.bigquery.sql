@@ -1,94 +1,14 @@
 CREATE OR REPLACE TABLE `demo-project`.cdp.identity_map
 CLUSTER BY cid AS
-WITH logins AS (
-  SELECT
-    cid,
-    clean_uid AS uid,
-    event_ts,
-    event_key,
-    LAG(clean_uid) OVER (PARTITION BY cid ORDER BY event_ts, event_key) AS prev_uid
-  FROM (
-    SELECT
-      cid,
-      event_ts,
-      event_key,
-      CASE
-        WHEN uid IS NULL
-        OR LOWER(uid) IN UNNEST(@junk_uids)
-        OR REGEXP_CONTAINS(uid, @junk_pattern)
-        THEN NULL
-        ELSE uid
-      END AS clean_uid
-    FROM `demo-project`.cdp.stg_events
-    WHERE
-      NOT cid IS NULL AND NOT uid IS NULL
-  )
-  WHERE
-    NOT clean_uid IS NULL
-), starts AS (
-  SELECT
-    cid,
-    uid,
-    event_ts,
-    event_key,
-    ROW_NUMBER() OVER (PARTITION BY cid ORDER BY event_ts, event_key) AS interval_no
-  FROM logins
-  WHERE
-    prev_uid IS NULL OR prev_uid <> uid
-), first_ts AS (
-  SELECT
-    cid,
-    MIN(event_ts) AS first_ts
-  FROM `demo-project`.cdp.stg_events
-  WHERE
-    NOT cid IS NULL
-  GROUP BY
-    cid
-), first_events AS (
-  SELECT
-    e.cid,
-    f.first_ts,
-    MIN(e.event_key) AS first_key
-  FROM `demo-project`.cdp.stg_events AS e
-  JOIN first_ts AS f
-    ON f.cid = e.cid AND f.first_ts = e.event_ts
-  GROUP BY
-    e.cid,
-    f.first_ts
-)
 SELECT
-  s.cid,
-  s.uid,
-  s.interval_no,
-  IF(s.interval_no = 1, fe.first_ts, s.event_ts) AS valid_from,
-  IF(s.interval_no = 1, fe.first_key, s.event_key) AS valid_from_key,
-  LEAD(s.event_ts) OVER (PARTITION BY s.cid ORDER BY s.interval_no) AS valid_to,
-  LEAD(s.event_key) OVER (PARTITION BY s.cid ORDER BY s.interval_no) AS valid_to_key,
-  CASE
-    WHEN COALESCE(f.is_suspicious, FALSE)
-    THEN 'suspicious'
-    WHEN COALESCE(d.is_shared, FALSE)
-    THEN 'shared'
-    ELSE 'active'
-  END AS status
-FROM starts AS s
-JOIN first_events AS fe
-  ON fe.cid = s.cid
-LEFT JOIN (
-  SELECT
-    uid,
-    is_suspicious
-  FROM `demo-project`.cdp.identity_flags
-  WHERE
-    is_suspicious
-) AS f
-  ON f.uid = s.uid
-LEFT JOIN (
-  SELECT
-    cid,
-    is_shared
-  FROM `demo-project`.cdp.identity_devices
-  WHERE
-    is_shared
-) AS d
-  ON d.cid = s.cid
+  p.cid,
+  p.uid,
+  p.interval_no,
+  IF(p.interval_no = 1, fe.first_ts, p.login_ts) AS valid_from,
+  IF(p.interval_no = 1, fe.first_key, p.login_key) AS valid_from_key,
+  p.next_ts AS valid_to,
+  p.next_key AS valid_to_key,
+  p.status
+FROM `demo-project`.cdp.identity__spans AS p
+JOIN `demo-project`.cdp.identity__first_events AS fe
+  ON fe.cid = p.cid

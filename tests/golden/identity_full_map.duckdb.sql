@@ -1,93 +1,13 @@
 CREATE OR REPLACE TABLE identity_map AS
-WITH logins AS NOT MATERIALIZED (
-  SELECT
-    cid,
-    clean_uid AS uid,
-    event_ts,
-    event_key,
-    LAG(clean_uid) OVER (PARTITION BY cid ORDER BY event_ts NULLS FIRST, event_key NULLS FIRST) AS prev_uid
-  FROM (
-    SELECT
-      cid,
-      event_ts,
-      event_key,
-      CASE
-        WHEN uid IS NULL
-        OR ARRAY_CONTAINS(COALESCE($junk_uids, []), LOWER(uid))
-        OR REGEXP_MATCHES(uid, $junk_pattern)
-        THEN NULL
-        ELSE uid
-      END AS clean_uid
-    FROM stg_events
-    WHERE
-      NOT cid IS NULL AND NOT uid IS NULL
-  )
-  WHERE
-    NOT clean_uid IS NULL
-), starts AS NOT MATERIALIZED (
-  SELECT
-    cid,
-    uid,
-    event_ts,
-    event_key,
-    ROW_NUMBER() OVER (PARTITION BY cid ORDER BY event_ts NULLS FIRST, event_key NULLS FIRST) AS interval_no
-  FROM logins
-  WHERE
-    prev_uid IS NULL OR prev_uid <> uid
-), first_ts AS NOT MATERIALIZED (
-  SELECT
-    cid,
-    MIN(event_ts) AS first_ts
-  FROM stg_events
-  WHERE
-    NOT cid IS NULL
-  GROUP BY
-    cid
-), first_events AS NOT MATERIALIZED (
-  SELECT
-    e.cid,
-    f.first_ts,
-    MIN(e.event_key) AS first_key
-  FROM stg_events AS e
-  JOIN first_ts AS f
-    ON f.cid = e.cid AND f.first_ts = e.event_ts
-  GROUP BY
-    e.cid,
-    f.first_ts
-)
 SELECT
-  s.cid,
-  s.uid,
-  s.interval_no,
-  CASE WHEN s.interval_no = 1 THEN fe.first_ts ELSE s.event_ts END AS valid_from,
-  CASE WHEN s.interval_no = 1 THEN fe.first_key ELSE s.event_key END AS valid_from_key,
-  LEAD(s.event_ts) OVER (PARTITION BY s.cid ORDER BY s.interval_no NULLS FIRST) AS valid_to,
-  LEAD(s.event_key) OVER (PARTITION BY s.cid ORDER BY s.interval_no NULLS FIRST) AS valid_to_key,
-  CASE
-    WHEN COALESCE(f.is_suspicious, FALSE)
-    THEN 'suspicious'
-    WHEN COALESCE(d.is_shared, FALSE)
-    THEN 'shared'
-    ELSE 'active'
-  END AS status
-FROM starts AS s
-JOIN first_events AS fe
-  ON fe.cid = s.cid
-LEFT JOIN (
-  SELECT
-    uid,
-    is_suspicious
-  FROM identity_flags
-  WHERE
-    is_suspicious
-) AS f
-  ON f.uid = s.uid
-LEFT JOIN (
-  SELECT
-    cid,
-    is_shared
-  FROM identity_devices
-  WHERE
-    is_shared
-) AS d
-  ON d.cid = s.cid
+  p.cid,
+  p.uid,
+  p.interval_no,
+  CASE WHEN p.interval_no = 1 THEN fe.first_ts ELSE p.login_ts END AS valid_from,
+  CASE WHEN p.interval_no = 1 THEN fe.first_key ELSE p.login_key END AS valid_from_key,
+  p.next_ts AS valid_to,
+  p.next_key AS valid_to_key,
+  p.status
+FROM identity__spans AS p
+JOIN identity__first_events AS fe
+  ON fe.cid = p.cid

@@ -5,7 +5,7 @@ SELECT
   MIN(first_seen) AS first_seen,
   MAX(last_seen) AS last_seen,
   CAST(SUM(events) AS INT64) AS events,
-  COUNT(DISTINCT session_key) AS sessions
+  COUNT(DISTINCT ga_session_id) AS sessions
 FROM (
   SELECT
     *

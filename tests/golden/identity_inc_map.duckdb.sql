@@ -19,54 +19,65 @@ WITH starts AS NOT MATERIALIZED (
   FROM identity__labels
   WHERE
     is_first
+), spans AS NOT MATERIALIZED (
+  SELECT
+    s.cid,
+    s.uid,
+    s.interval_no,
+    s.event_ts AS login_ts,
+    s.event_key AS login_key,
+    LEAD(s.event_ts) OVER (PARTITION BY s.cid ORDER BY s.interval_no NULLS FIRST) AS next_ts,
+    LEAD(s.event_key) OVER (PARTITION BY s.cid ORDER BY s.interval_no NULLS FIRST) AS next_key,
+    CASE
+      WHEN COALESCE(f.is_suspicious, FALSE)
+      THEN 'suspicious'
+      WHEN COALESCE(d.is_shared, FALSE)
+      THEN 'shared'
+      ELSE 'active'
+    END AS status
+  FROM starts AS s
+  LEFT JOIN (
+    SELECT
+      uid,
+      is_suspicious
+    FROM (
+      SELECT
+        *
+      FROM identity_flags
+      WHERE
+        NOT uid IN (
+          SELECT
+            uid
+          FROM identity__affected_uids
+        )
+      UNION ALL
+      SELECT
+        *
+      FROM identity__flags_new
+    )
+    WHERE
+      is_suspicious
+  ) AS f
+    ON f.uid = s.uid
+  LEFT JOIN (
+    SELECT
+      cid,
+      is_shared
+    FROM identity__devices_new
+    WHERE
+      is_shared
+  ) AS d
+    ON d.cid = s.cid
 )
 SELECT
-  s.cid,
-  s.uid,
-  s.interval_no,
-  CASE WHEN s.interval_no = 1 THEN fe.first_ts ELSE s.event_ts END AS valid_from,
-  CASE WHEN s.interval_no = 1 THEN fe.first_key ELSE s.event_key END AS valid_from_key,
-  LEAD(s.event_ts) OVER (PARTITION BY s.cid ORDER BY s.interval_no NULLS FIRST) AS valid_to,
-  LEAD(s.event_key) OVER (PARTITION BY s.cid ORDER BY s.interval_no NULLS FIRST) AS valid_to_key,
-  CASE
-    WHEN COALESCE(f.is_suspicious, FALSE)
-    THEN 'suspicious'
-    WHEN COALESCE(d.is_shared, FALSE)
-    THEN 'shared'
-    ELSE 'active'
-  END AS status
-FROM starts AS s
+  p.cid,
+  p.uid,
+  p.interval_no,
+  CASE WHEN p.interval_no = 1 THEN fe.first_ts ELSE p.login_ts END AS valid_from,
+  CASE WHEN p.interval_no = 1 THEN fe.first_key ELSE p.login_key END AS valid_from_key,
+  p.next_ts AS valid_to,
+  p.next_key AS valid_to_key,
+  p.status
+FROM spans AS p
 JOIN first_events AS fe
-  ON fe.cid = s.cid
-LEFT JOIN (
-  SELECT
-    uid,
-    is_suspicious
-  FROM (
-    SELECT
-      *
-    FROM identity_flags
-    WHERE
-      NOT uid IN (
-        SELECT
-          uid
-        FROM identity__affected_uids
-      )
-    UNION ALL
-    SELECT
-      *
-    FROM identity__flags_new
-  )
-  WHERE
-    is_suspicious
-) AS f
-  ON f.uid = s.uid
-LEFT JOIN (
-  SELECT
-    cid,
-    is_shared
-  FROM identity__devices_new
-  WHERE
-    is_shared
-) AS d
-  ON d.cid = s.cid
+  ON fe.cid = p.cid

@@ -16,7 +16,7 @@ WITH src AS NOT MATERIALIZED (
 SELECT
   cid,
   clean_uid AS uid,
-  session_key,
+  ga_session_id,
   shard_date,
   MIN(event_ts) AS first_seen,
   MAX(event_ts) AS last_seen,
@@ -27,5 +27,5 @@ WHERE
 GROUP BY
   cid,
   clean_uid,
-  session_key,
+  ga_session_id,
   shard_date

@@ -1,0 +1,183 @@
+"""The map's intervals, and the full rebuild's attribution as a lookup in them.
+
+A CID's logins start its intervals: one at each login whose UID differs from the last login's.
+An interval runs to the next one's start; the first also covers every event before it
+(backfill), so in `identity_map` it starts at the CID's first event. Its status says whether its
+UID may be stitched: `suspicious` (the UID is) before `shared` (the CID is) before `active`.
+
+A full rebuild orders only the login events (`spans_full_select`), and then each staged row looks
+up its CID's interval by position (`stitched_full_select`): one hash join on the CID, so no wide
+row is sorted and no per-event window runs. The incremental run decides per event
+(`attribution.labels_select`) and derives its intervals from those labels (`map_select`); both
+follow the rules in `attribution`, and the property tests hold them equal.
+"""
+
+from __future__ import annotations
+
+from cdp.config import IdentitySettings
+from cdp.identity.attribution import at_or_after, consent_uid
+from cdp.identity.links import shared_devices, suspicious_uids
+from cdp.identity.rules import (
+    ACTIVE,
+    AFTER_LOGOUT,
+    BACKFILL,
+    CONSENT_DENIED,
+    LOGIN,
+    NONE,
+    SHARED,
+    SHARED_DEVICE,
+    SUSPICIOUS,
+    SUSPICIOUS_UID,
+    clean_uid_sql,
+)
+from cdp.identity.tables import STG_EVENTS
+
+_ORDER = "ORDER BY event_ts, event_key"
+
+
+def _spans(starts: str, flags: str, devices: str) -> str:
+    """Per row of `starts` (cid, uid, event_ts, event_key, interval_no: the login starting an
+    interval): the interval, to the next one's start (NULL for the last), and its status."""
+    return f"""
+SELECT
+  s.cid,
+  s.uid,
+  s.interval_no,
+  s.event_ts AS login_ts,
+  s.event_key AS login_key,
+  LEAD(s.event_ts) OVER (PARTITION BY s.cid ORDER BY s.interval_no) AS next_ts,
+  LEAD(s.event_key) OVER (PARTITION BY s.cid ORDER BY s.interval_no) AS next_key,
+  CASE
+    WHEN COALESCE(f.is_suspicious, FALSE) THEN '{SUSPICIOUS}'
+    WHEN COALESCE(d.is_shared, FALSE) THEN '{SHARED}'
+    ELSE '{ACTIVE}'
+  END AS status
+FROM {starts} AS s
+LEFT JOIN {suspicious_uids(flags)} AS f ON f.uid = s.uid
+LEFT JOIN {shared_devices(devices)} AS d ON d.cid = s.cid
+"""
+
+
+def _map_rows(spans: str, first_events: str) -> str:
+    """`identity_map` rows: the first interval of a CID starts at its first event."""
+    return f"""
+SELECT
+  p.cid,
+  p.uid,
+  p.interval_no,
+  IF(p.interval_no = 1, fe.first_ts, p.login_ts) AS valid_from,
+  IF(p.interval_no = 1, fe.first_key, p.login_key) AS valid_from_key,
+  p.next_ts AS valid_to,
+  p.next_key AS valid_to_key,
+  p.status
+FROM {spans} AS p
+JOIN {first_events} AS fe ON fe.cid = p.cid
+"""
+
+
+def map_select(labels: str, flags: str, devices: str) -> str:
+    """Intervals per CID from `labels` (see `attribution.labels_select`), numbered on from `kept`.
+
+    A login starts an interval when its UID differs from the last one before it (`prev_login`),
+    so an incremental run yields only the intervals that start in the suffix it recomputed.
+    """
+    return f"""
+WITH starts AS (
+  SELECT
+    cid,
+    clean_uid AS uid,
+    event_ts,
+    event_key,
+    kept + ROW_NUMBER() OVER (PARTITION BY cid {_ORDER}) AS interval_no
+  FROM {labels}
+  WHERE clean_uid IS NOT NULL AND (prev_login IS NULL OR prev_login != clean_uid)
+),
+first_events AS (
+  SELECT cid, event_ts AS first_ts, event_key AS first_key FROM {labels} WHERE is_first
+),
+spans AS ({_spans("starts", flags, devices)})
+{_map_rows("spans", "first_events")}"""
+
+
+def spans_full_select(settings: IdentitySettings, flags: str, devices: str) -> str:
+    """Every CID's intervals (see `_spans`), from its login events in `stg_events`."""
+    clean = clean_uid_sql(settings)
+    return f"""
+WITH logins AS (
+  SELECT
+    cid,
+    clean_uid AS uid,
+    event_ts,
+    event_key,
+    LAG(clean_uid) OVER (PARTITION BY cid {_ORDER}) AS prev_uid
+  FROM (
+    SELECT cid, event_ts, event_key, {clean} AS clean_uid
+    FROM {STG_EVENTS}
+    WHERE cid IS NOT NULL AND uid IS NOT NULL
+  )
+  WHERE clean_uid IS NOT NULL
+),
+starts AS (
+  SELECT
+    cid,
+    uid,
+    event_ts,
+    event_key,
+    ROW_NUMBER() OVER (PARTITION BY cid {_ORDER}) AS interval_no
+  FROM logins
+  WHERE prev_uid IS NULL OR prev_uid != uid
+)
+{_spans("starts", flags, devices)}"""
+
+
+def first_events_select() -> str:
+    """Each CID's first event in `stg_events`: where its first interval starts."""
+    return f"""
+WITH first_ts AS (
+  SELECT cid, MIN(event_ts) AS first_ts FROM {STG_EVENTS} WHERE cid IS NOT NULL GROUP BY cid
+)
+SELECT e.cid, f.first_ts, MIN(e.event_key) AS first_key
+FROM {STG_EVENTS} AS e
+JOIN first_ts AS f ON f.cid = e.cid AND f.first_ts = e.event_ts
+GROUP BY e.cid, f.first_ts
+"""
+
+
+def map_full_select(spans: str, first_events: str) -> str:
+    """`identity_map` from `spans_full_select` and `first_events_select` (tables)."""
+    return _map_rows(spans, first_events)
+
+
+def stitched_full_select(src: str, spans: str, flags: str) -> str:
+    """All `stg_events` columns + `stitched_uid` + `attribution`: each anonymous event takes its
+    CID's interval at its position (`spans`, from `spans_full_select`); the rules' cases, in
+    `attribution`'s order, read the interval's status."""
+    own = "COALESCE(own.is_suspicious, FALSE)"
+    at_login = at_or_after("s.event_ts", "s.event_key", "p.login_ts", "p.login_key")
+    at_next = at_or_after("s.event_ts", "s.event_key", "p.next_ts", "p.next_key")
+    return f"""
+WITH {src}
+SELECT
+  s.* EXCEPT (clean_uid),
+  CASE
+    WHEN s.cid IS NULL THEN {consent_uid("s.clean_uid", own)}
+    WHEN s.clean_uid IS NOT NULL THEN IF({own} AND NOT @keep_suspicious_logins, NULL, s.clean_uid)
+    WHEN p.status = '{ACTIVE}' OR (p.status = '{SHARED}' AND @attribute_shared_devices) THEN p.uid
+  END AS stitched_uid,
+  CASE
+    WHEN s.cid IS NULL THEN '{CONSENT_DENIED}'
+    WHEN s.clean_uid IS NOT NULL AND {own} THEN '{SUSPICIOUS_UID}'
+    WHEN s.clean_uid IS NOT NULL THEN '{LOGIN}'
+    WHEN p.cid IS NULL THEN '{NONE}'
+    WHEN p.status = '{SUSPICIOUS}' THEN '{SUSPICIOUS_UID}'
+    WHEN p.status = '{SHARED}' AND NOT @attribute_shared_devices THEN '{SHARED_DEVICE}'
+    WHEN p.interval_no = 1 AND NOT {at_login} THEN '{BACKFILL}'
+    ELSE '{AFTER_LOGOUT}'
+  END AS attribution
+FROM src AS s
+LEFT JOIN {spans} AS p
+  ON p.cid = s.cid AND s.clean_uid IS NULL
+  AND (p.interval_no = 1 OR {at_login})
+  AND (p.next_ts IS NULL OR NOT {at_next})
+LEFT JOIN {suspicious_uids(flags)} AS own ON own.uid = s.clean_uid
+"""
