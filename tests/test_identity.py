@@ -10,8 +10,10 @@ import pytest
 from cdp.backends.duckdb import DuckDBBackend
 from cdp.config import IdentitySettings
 from cdp.errors import InputError
-from cdp.identity import build_identity
+from cdp.identity import build_identity, plan
 from cdp.identity import rules as r
+from cdp.identity import tables as t
+from cdp.identity.intervals import LOOKUP_MAX_SPANS
 from cdp.identity.reference import stitch
 from cdp.identity.rules import JunkFilter
 from tests.identity_strategies import T0, make_event, restage, snapshot, stg_table
@@ -68,6 +70,28 @@ def test_login_backfill_logout_and_switch(duck: DuckDBBackend) -> None:
             "status": r.ACTIVE,
         },
     ]
+
+
+def test_a_busy_device_is_decided_per_event(duck: DuckDBBackend) -> None:
+    # A showroom tablet: three salespeople take turns all day, anonymous browsing in between. It
+    # has more spans than a lookup takes, so the full rebuild decides it by the per-event pass.
+    staff = ["kim", "lee", "park"]
+    rows = [ev("t-start", 0, "TAB")]
+    for turn in range(LOOKUP_MAX_SPANS + 8):
+        rows += [ev(f"t{turn:03d}-login", turn + 0.1, "TAB", staff[turn % 3]),
+                 ev(f"t{turn:03d}-browse", turn + 0.5, "TAB")]  # fmt: skip
+    rows += [ev("p-login", 0.2, "PHONE", "kim"), ev("p-browse", 0.3, "PHONE")]
+    out = stitched(duck, rows)  # agrees with the reference on every event
+    for statement in plan.full_plan(IdentitySettings()):  # again, up to the busy devices
+        duck.execute(statement.sql, r.params(IdentitySettings()))
+        if statement.name == "identity_full_busy_devices":
+            break
+    assert duck.query(f"SELECT cid FROM {t.BUSY}").column(0).to_pylist() == ["TAB"]
+    assert out["t-start"] == ("kim", r.BACKFILL)
+    assert out["t005-browse"] == ("park", r.AFTER_LOGOUT)
+    assert out["p-browse"] == ("kim", r.AFTER_LOGOUT)  # a device with one span is looked up
+    n_spans = duck.scalar("SELECT COUNT(*) FROM identity_map WHERE cid = 'TAB'")
+    assert n_spans == LOOKUP_MAX_SPANS + 8
 
 
 def test_ties_at_one_timestamp_break_on_event_key(duck: DuckDBBackend) -> None:
@@ -242,9 +266,9 @@ def test_run_modes(duck: DuckDBBackend) -> None:
     changed = IdentitySettings(max_users_per_device=5)
     assert (
         build_identity(duck, changed, changed_dates=["20240302"]).reason
-        == "identity settings changed"
+        == "identity settings or table layout changed"
     )
-    assert not any(duck.table_exists(name) for name in ("identity__scope", "identity__labels"))
+    assert not any(duck.table_exists(name) for name in t.SCRATCH)
 
 
 def test_changed_dates_come_from_stg_shards(duck: DuckDBBackend) -> None:

@@ -11,6 +11,7 @@ import os
 import random
 from collections import defaultdict
 from typing import Any
+from unittest.mock import patch
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -18,7 +19,7 @@ from hypothesis import strategies as st
 from cdp.backends.base import Backend
 from cdp.backends.duckdb import DuckDBBackend
 from cdp.config import IdentitySettings
-from cdp.identity import build_identity
+from cdp.identity import build_identity, intervals
 from cdp.identity import rules as r
 from cdp.identity.reference import stitch
 from tests.identity_strategies import event_streams, identity_settings, restage, snapshot, stg_table
@@ -30,19 +31,28 @@ FAST = settings(
 )
 
 
-def _fresh(rows: list[dict[str, Any]], ident: IdentitySettings) -> DuckDBBackend:
+# How many spans a CID may have and still be looked up (`intervals.LOOKUP_MAX_SPANS`): small
+# limits send most CIDs of a random stream through the full rebuild's per-event pass instead.
+lookup_limits = st.sampled_from([0, 1, 2, intervals.LOOKUP_MAX_SPANS])
+
+
+def _fresh(
+    rows: list[dict[str, Any]], ident: IdentitySettings, lookup_limit: int | None = None
+) -> DuckDBBackend:
     backend = DuckDBBackend(":memory:")
     backend.load_arrow("stg_events", stg_table(rows), mode="replace")
-    build_identity(backend, ident, full_refresh=True)
+    limit = intervals.LOOKUP_MAX_SPANS if lookup_limit is None else lookup_limit
+    with patch.object(intervals, "LOOKUP_MAX_SPANS", limit):
+        build_identity(backend, ident, full_refresh=True)
     return backend
 
 
 @FAST
-@given(rows=event_streams(), ident=identity_settings())
+@given(rows=event_streams(), ident=identity_settings(), lookup_limit=lookup_limits)
 def test_sql_agrees_with_reference_and_invariants_hold(
-    rows: list[dict[str, Any]], ident: IdentitySettings
+    rows: list[dict[str, Any]], ident: IdentitySettings, lookup_limit: int
 ) -> None:
-    with _fresh(rows, ident) as db:
+    with _fresh(rows, ident, lookup_limit) as db:
         ref = stitch(rows, ident)
         stitched = {
             x["event_key"]: x for x in db.query("SELECT * FROM stitched_events").to_pylist()
@@ -186,15 +196,21 @@ def _staging_runs(
 
 
 @FAST
-@given(run=_staging_runs(), ident=identity_settings(), seed=st.integers(0, 2**16))
+@given(
+    run=_staging_runs(),
+    ident=identity_settings(),
+    seed=st.integers(0, 2**16),
+    lookup_limit=lookup_limits,
+)
 def test_incremental_equals_full_rebuild(
     run: tuple[list[dict[str, Any]], list[list[str]], list[bool], bool],
     ident: IdentitySettings,
     seed: int,
+    lookup_limit: int,
 ) -> None:
     rows, batches, partial, lookback = run
     rng = random.Random(seed)
-    with DuckDBBackend(":memory:") as inc, _fresh(rows, ident) as full:
+    with DuckDBBackend(":memory:") as inc, _fresh(rows, ident, lookup_limit) as full:
         previous: list[str] = []
         for batch, provisional in zip(batches, partial, strict=True):
             if provisional:  # an intraday version first: some of the day's events, replaced later

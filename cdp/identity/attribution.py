@@ -1,4 +1,4 @@
-"""Per-event attribution (`stitched_events`) and the time-scoped CID -> UID map (`identity_map`).
+"""The identity rules for each event (`stitched_events`), and the incremental run's pass over them.
 
 Events of one CID are totally ordered by (event_ts, event_key), so ties at one timestamp resolve
 the same way whatever order the rows arrive in. For each event on a CID:
@@ -35,7 +35,8 @@ from cdp.identity.rules import (
     SUSPICIOUS_UID,
 )
 
-_ORDER = "ORDER BY event_ts, event_key"
+# The total order of a CID's events: ties at one timestamp resolve by the event key.
+ORDER = "ORDER BY event_ts, event_key"
 
 # The decision for an event on a CID, from the helper columns of `device_events`.
 _STITCHED_UID = """CASE
@@ -90,13 +91,14 @@ def at_or_after(ts: str, key: str, cut_ts: str, cut_key: str) -> str:
 def labels_select(src: str, flags: str, devices: str) -> str:
     """Per event of a CID: `stitched_uid`, `attribution`, and what `intervals.map_select` reads.
 
-    `src` holds, per CID, its events from some point on (all of them on a full rebuild) with cid,
+    `src` holds, per CID, its events from some point on (all of them when the CID is recomputed
+    whole) with cid,
     event_ts, event_key, shard_date, clean_uid, and what precedes that point: `carry_uid` (the
     last UID before it), `carry_first` (the CID's first UID) -- both NULL for a whole history --
     and `kept` (the map intervals starting before it). `prev_login` is the last UID strictly
     before the event; `is_first` marks the first event in `src`.
     """
-    window = f"PARTITION BY cid {_ORDER} ROWS BETWEEN UNBOUNDED PRECEDING AND"
+    window = f"PARTITION BY cid {ORDER} ROWS BETWEEN UNBOUNDED PRECEDING AND"
     suspicious, shared = suspicious_uids(flags), shared_devices(devices)
     return f"""
 WITH {src},
@@ -108,7 +110,7 @@ ordered AS (
     COALESCE(
       carry_first,
       FIRST_VALUE(clean_uid IGNORE NULLS) OVER ({window} UNBOUNDED FOLLOWING)) AS first_uid,
-    ROW_NUMBER() OVER (PARTITION BY cid {_ORDER}) = 1 AS is_first
+    ROW_NUMBER() OVER (PARTITION BY cid {ORDER}) = 1 AS is_first
   FROM src
 ),
 device_events AS (

@@ -4,7 +4,8 @@ An incremental run recomputes only the CIDs whose inputs changed, from their ear
 and yields exactly what a full rebuild yields (see `plan` for the algorithm;
 `tests/test_identity_properties.py` checks it).
 Which shard dates changed comes from the caller or from `stg_shards.staged_at` since the last run.
-A change of the identity settings, a missing output or `full_refresh` forces a full rebuild.
+A change of the identity settings or of the tables' layout (`rules.LAYOUT_VERSION`), a missing
+output or `full_refresh` forces a full rebuild.
 """
 
 from __future__ import annotations
@@ -137,7 +138,7 @@ def _full_reason(backend: Backend, fingerprint: str, requested: bool) -> str | N
     if state.num_rows == 0:
         return "no previous run"
     if state.column("settings_hash")[0].as_py() != fingerprint:
-        return "identity settings changed"
+        return "identity settings or table layout changed"
     return None
 
 

@@ -5,17 +5,25 @@ An interval runs to the next one's start; the first also covers every event befo
 (backfill), so in `identity_map` it starts at the CID's first event. Its status says whether its
 UID may be stitched: `suspicious` (the UID is) before `shared` (the CID is) before `active`.
 
+A *span* is an interval as its login opened it (`login_ts`, `login_key`), ending where the next
+one opens (`next_ts`, `next_key`); `identity_map` rows are the spans with the first one stretched
+back to the CID's first event (`valid_from`, `valid_to`).
+
 A full rebuild orders only the login events (`spans_full_select`), and then each staged row looks
-up its CID's interval by position (`stitched_full_select`): one hash join on the CID, so no wide
-row is sorted and no per-event window runs. The incremental run decides per event
-(`attribution.labels_select`) and derives its intervals from those labels (`map_select`); both
-follow the rules in `attribution`, and the property tests hold them equal.
+up its CID's span by position (`stitched_full_select`): one join on the CID, so no wide row is
+sorted and no per-event window runs. The join compares an anonymous row with every span of its
+CID, which is one or two for a person; a *busy* device (a showroom tablet switching between
+salespeople's accounts all day: only the number of distinct UIDs makes a device shared) could
+have thousands, so a CID with more than `LOOKUP_MAX_SPANS` spans is decided by the per-event
+pass instead (`attribution.labels_select`, the incremental run's). The incremental run derives
+its intervals from those labels (`map_select`). All follow the rules in `attribution`, and the
+property tests hold them equal.
 """
 
 from __future__ import annotations
 
 from cdp.config import IdentitySettings
-from cdp.identity.attribution import at_or_after, consent_uid
+from cdp.identity.attribution import ORDER, at_or_after, consent_uid, same_event
 from cdp.identity.links import shared_devices, suspicious_uids
 from cdp.identity.rules import (
     ACTIVE,
@@ -32,7 +40,8 @@ from cdp.identity.rules import (
 )
 from cdp.identity.tables import STG_EVENTS
 
-_ORDER = "ORDER BY event_ts, event_key"
+# Spans a CID may have and still be looked up; a busier one costs (its anonymous rows x spans).
+LOOKUP_MAX_SPANS = 32
 
 
 def _spans(starts: str, flags: str, devices: str) -> str:
@@ -88,7 +97,7 @@ WITH starts AS (
     clean_uid AS uid,
     event_ts,
     event_key,
-    kept + ROW_NUMBER() OVER (PARTITION BY cid {_ORDER}) AS interval_no
+    kept + ROW_NUMBER() OVER (PARTITION BY cid {ORDER}) AS interval_no
   FROM {labels}
   WHERE clean_uid IS NOT NULL AND (prev_login IS NULL OR prev_login != clean_uid)
 ),
@@ -109,7 +118,7 @@ WITH logins AS (
     clean_uid AS uid,
     event_ts,
     event_key,
-    LAG(clean_uid) OVER (PARTITION BY cid {_ORDER}) AS prev_uid
+    LAG(clean_uid) OVER (PARTITION BY cid {ORDER}) AS prev_uid
   FROM (
     SELECT cid, event_ts, event_key, {clean} AS clean_uid
     FROM {STG_EVENTS}
@@ -123,7 +132,7 @@ starts AS (
     uid,
     event_ts,
     event_key,
-    ROW_NUMBER() OVER (PARTITION BY cid {_ORDER}) AS interval_no
+    ROW_NUMBER() OVER (PARTITION BY cid {ORDER}) AS interval_no
   FROM logins
   WHERE prev_uid IS NULL OR prev_uid != uid
 )
@@ -144,14 +153,26 @@ GROUP BY e.cid, f.first_ts
 
 
 def map_full_select(spans: str, first_events: str) -> str:
-    """`identity_map` from `spans_full_select` and `first_events_select` (tables)."""
+    """`identity_map` from the tables `spans_full_select` and `first_events_select` filled."""
     return _map_rows(spans, first_events)
 
 
-def stitched_full_select(src: str, spans: str, flags: str) -> str:
+def busy_devices_select(spans: str) -> str:
+    """The CIDs with more spans than `LOOKUP_MAX_SPANS` (usually none)."""
+    return f"SELECT cid FROM {spans} GROUP BY cid HAVING COUNT(*) > {LOOKUP_MAX_SPANS}"
+
+
+def stitched_full_select(src: str, spans: str, busy: str, busy_labels: str, flags: str) -> str:
     """All `stg_events` columns + `stitched_uid` + `attribution`: each anonymous event takes its
-    CID's interval at its position (`spans`, from `spans_full_select`); the rules' cases, in
-    `attribution`'s order, read the interval's status."""
+    CID's span at its position (`spans`, from `spans_full_select`); the rules' cases, in
+    `attribution`'s order, read the span's status.
+
+    The join finds the span holding an anonymous row (login rows never need one): the first span
+    also holds the rows before its login (backfill), and the last has no end. Staging's rows
+    always have an event_ts and an event_key, so each anonymous row of a CID with a login finds
+    exactly one. The CIDs in `busy` are not looked up: their rows' decisions are in
+    `busy_labels` (`attribution.labels_select` rows).
+    """
     own = "COALESCE(own.is_suspicious, FALSE)"
     at_login = at_or_after("s.event_ts", "s.event_key", "p.login_ts", "p.login_key")
     at_next = at_or_after("s.event_ts", "s.event_key", "p.next_ts", "p.next_key")
@@ -160,11 +181,13 @@ WITH {src}
 SELECT
   s.* EXCEPT (clean_uid),
   CASE
+    WHEN b.cid IS NOT NULL THEN b.stitched_uid
     WHEN s.cid IS NULL THEN {consent_uid("s.clean_uid", own)}
     WHEN s.clean_uid IS NOT NULL THEN IF({own} AND NOT @keep_suspicious_logins, NULL, s.clean_uid)
     WHEN p.status = '{ACTIVE}' OR (p.status = '{SHARED}' AND @attribute_shared_devices) THEN p.uid
   END AS stitched_uid,
   CASE
+    WHEN b.cid IS NOT NULL THEN b.attribution
     WHEN s.cid IS NULL THEN '{CONSENT_DENIED}'
     WHEN s.clean_uid IS NOT NULL AND {own} THEN '{SUSPICIOUS_UID}'
     WHEN s.clean_uid IS NOT NULL THEN '{LOGIN}'
@@ -175,9 +198,10 @@ SELECT
     ELSE '{AFTER_LOGOUT}'
   END AS attribution
 FROM src AS s
-LEFT JOIN {spans} AS p
+LEFT JOIN (SELECT * FROM {spans} WHERE cid NOT IN (SELECT cid FROM {busy})) AS p
   ON p.cid = s.cid AND s.clean_uid IS NULL
   AND (p.interval_no = 1 OR {at_login})
   AND (p.next_ts IS NULL OR NOT {at_next})
+LEFT JOIN {busy_labels} AS b ON {same_event("b", "s")}
 LEFT JOIN {suspicious_uids(flags)} AS own ON own.uid = s.clean_uid
 """

@@ -2,7 +2,8 @@
 
 Full rebuild: each output is created from `stg_events` (CREATE OR REPLACE ... AS SELECT). Only
 the login events are ordered, into the intervals of the map (SPANS); each staged row then looks
-up its CID's interval at its position (`intervals`), so no wide row is sorted.
+up its CID's interval at its position (`intervals`), so no wide row is sorted. The rare CIDs with
+too many intervals for a lookup (BUSY) are decided by the per-event pass (BUSY_LABELS).
 
 Incremental run over the restaged shard dates @changed_dates (staging replaces whole dates). Its
 cost follows the changed events, not the history: it reads the history of the CIDs they touch
@@ -52,6 +53,7 @@ from cdp.identity.attribution import (
     stitched_select,
 )
 from cdp.identity.intervals import (
+    busy_devices_select,
     first_events_select,
     map_full_select,
     map_select,
@@ -121,6 +123,7 @@ def _ctas(table: str, select: str) -> str:
 
 def full_plan(settings: IdentitySettings) -> list[Statement]:
     src = source.all_events(settings)
+    busy_labels = labels_select(source.busy_device_rows(settings, t.BUSY), t.FLAGS, t.DEVICES)
     return [
         Statement("identity_full_link_sessions", _ctas(t.LINK_SESSIONS, link_sessions_select(src))),
         Statement("identity_full_links", _ctas(t.LINKS, links_select(t.LINK_SESSIONS))),
@@ -129,8 +132,11 @@ def full_plan(settings: IdentitySettings) -> list[Statement]:
         Statement(
             "identity_full_spans", _ctas(t.SPANS, spans_full_select(settings, t.FLAGS, t.DEVICES))
         ),
+        Statement("identity_full_busy_devices", _ctas(t.BUSY, busy_devices_select(t.SPANS))),
+        Statement("identity_full_busy_labels", _ctas(t.BUSY_LABELS, busy_labels)),
         Statement(
-            "identity_full_stitched", _ctas(t.STITCHED, stitched_full_select(src, t.SPANS, t.FLAGS))
+            "identity_full_stitched",
+            _ctas(t.STITCHED, stitched_full_select(src, t.SPANS, t.BUSY, t.BUSY_LABELS, t.FLAGS)),
         ),
         Statement("identity_full_first_events", _ctas(t.FIRST_EVENTS, first_events_select())),
         Statement("identity_full_map", _ctas(t.MAP, map_full_select(t.SPANS, t.FIRST_EVENTS))),

@@ -1,7 +1,9 @@
 """A small pure-Python implementation of the identity rules: the oracle the SQL is tested against.
 
-Written for clarity, not speed. It must agree with `attribution.stitched_select` and
-`attribution.map_select` on every event; see `attribution` for the rules in words.
+Written for clarity, not speed. It must agree with both SQL forms of the rules on every event:
+the full rebuild's interval lookup (`intervals.stitched_full_select`, `intervals.map_full_select`)
+and the incremental run's per-event pass (`attribution.labels_select`, `intervals.map_select`);
+see `attribution` for the rules in words.
 """
 
 from __future__ import annotations

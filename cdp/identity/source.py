@@ -23,6 +23,17 @@ def all_events(settings: IdentitySettings) -> str:
     return f"src AS (SELECT *, {clean_uid_sql(settings)} AS clean_uid FROM {t.STG_EVENTS})"
 
 
+def busy_device_rows(settings: IdentitySettings, busy: str) -> str:
+    """The events of the CIDs in `busy`, each a whole history, as `labels_select` reads them."""
+    return f"""src AS (
+  SELECT
+    cid, event_ts, event_key, shard_date, {clean_uid_sql(settings)} AS clean_uid,
+    CAST(NULL AS STRING) AS carry_uid, CAST(NULL AS STRING) AS carry_first, 0 AS kept
+  FROM {t.STG_EVENTS}
+  WHERE cid IN (SELECT cid FROM {busy})
+)"""
+
+
 def history_rows() -> str:
     """The `stitched_events` rows of `SCOPE` on dates not restaged: whole CIDs' and suffixes'.
 

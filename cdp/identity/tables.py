@@ -24,6 +24,8 @@ PROFILES: Final = "profiles"
 # Scratch tables, dropped after each run. A full rebuild's:
 SPANS: Final = "identity__spans"  # every CID's intervals from its logins, to the next start
 FIRST_EVENTS: Final = "identity__first_events"  # every CID's first event
+BUSY: Final = "identity__busy_devices"  # CIDs with too many spans to look up (usually none)
+BUSY_LABELS: Final = "identity__busy_labels"  # their events' decisions, from the per-event pass
 # An incremental run's, built before the transaction that applies them (see `plan`):
 SCOPE0: Final = "identity__scope0"  # CIDs with an event on a changed date, and the earliest one
 SESSIONS_NEW: Final = "identity__sessions_new"  # LINK_SESSIONS rows of the changed dates
@@ -38,6 +40,6 @@ LABELS: Final = "identity__labels"  # events (of SCOPE, from the cut on) and the
 MAP_NEW: Final = "identity__map_new"  # the intervals of SCOPE that start at or after the cut
 RELABELED: Final = "identity__relabeled"  # rows of other dates whose attribution changed
 WATERMARK: Final = "identity__watermark"
-SCRATCH: Final = (SPANS, FIRST_EVENTS, SCOPE0, SESSIONS_NEW, LINKS_NEW, AFFECTED_UIDS, FLAGS_NEW,
-                  CHANGED_UIDS, DEVICES_NEW, SCOPE, HISTORY, LABELS, MAP_NEW, RELABELED,
-                  WATERMARK)  # fmt: skip
+SCRATCH: Final = (SPANS, FIRST_EVENTS, BUSY, BUSY_LABELS, SCOPE0, SESSIONS_NEW, LINKS_NEW,
+                  AFFECTED_UIDS, FLAGS_NEW, CHANGED_UIDS, DEVICES_NEW, SCOPE, HISTORY, LABELS,
+                  MAP_NEW, RELABELED, WATERMARK)  # fmt: skip

@@ -17,6 +17,8 @@ SELECT
   s.*
   EXCEPT (clean_uid),
   CASE
+    WHEN NOT b.cid IS NULL
+    THEN b.stitched_uid
     WHEN s.cid IS NULL
     THEN CASE
       WHEN @include_consent_denied
@@ -38,6 +40,8 @@ SELECT
     THEN p.uid
   END AS stitched_uid,
   CASE
+    WHEN NOT b.cid IS NULL
+    THEN b.attribution
     WHEN s.cid IS NULL
     THEN 'consent_denied'
     WHEN NOT s.clean_uid IS NULL AND COALESCE(own.is_suspicious, FALSE)
@@ -61,7 +65,17 @@ SELECT
     ELSE 'after_logout'
   END AS attribution
 FROM src AS s
-LEFT JOIN `demo-project`.cdp.identity__spans AS p
+LEFT JOIN (
+  SELECT
+    *
+  FROM `demo-project`.cdp.identity__spans
+  WHERE
+    NOT cid IN (
+      SELECT
+        cid
+      FROM `demo-project`.cdp.identity__busy_devices
+    )
+) AS p
   ON p.cid = s.cid
   AND s.clean_uid IS NULL
   AND (
@@ -82,6 +96,10 @@ LEFT JOIN `demo-project`.cdp.identity__spans AS p
       )
     )
   )
+LEFT JOIN `demo-project`.cdp.identity__busy_labels AS b
+  ON b.event_key = s.event_key
+  AND b.event_ts = s.event_ts
+  AND b.shard_date = s.shard_date
 LEFT JOIN (
   SELECT
     uid,

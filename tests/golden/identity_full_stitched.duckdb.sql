@@ -15,6 +15,8 @@ SELECT
   s.*
   EXCLUDE (clean_uid),
   CASE
+    WHEN NOT b.cid IS NULL
+    THEN b.stitched_uid
     WHEN s.cid IS NULL
     THEN CASE
       WHEN $include_consent_denied
@@ -36,6 +38,8 @@ SELECT
     THEN p.uid
   END AS stitched_uid,
   CASE
+    WHEN NOT b.cid IS NULL
+    THEN b.attribution
     WHEN s.cid IS NULL
     THEN 'consent_denied'
     WHEN NOT s.clean_uid IS NULL AND COALESCE(own.is_suspicious, FALSE)
@@ -59,7 +63,17 @@ SELECT
     ELSE 'after_logout'
   END AS attribution
 FROM src AS s
-LEFT JOIN identity__spans AS p
+LEFT JOIN (
+  SELECT
+    *
+  FROM identity__spans
+  WHERE
+    NOT cid IN (
+      SELECT
+        cid
+      FROM identity__busy_devices
+    )
+) AS p
   ON p.cid = s.cid
   AND s.clean_uid IS NULL
   AND (
@@ -80,6 +94,10 @@ LEFT JOIN identity__spans AS p
       )
     )
   )
+LEFT JOIN identity__busy_labels AS b
+  ON b.event_key = s.event_key
+  AND b.event_ts = s.event_ts
+  AND b.shard_date = s.shard_date
 LEFT JOIN (
   SELECT
     uid,
