@@ -32,7 +32,7 @@ SELECT
   MAX(event_ts) AS last_seen,
   COUNT(*) AS events
 FROM src
-WHERE cid IS NOT NULL AND clean_uid IS NOT NULL
+WHERE cid IS NOT NULL AND uid IS NOT NULL AND clean_uid IS NOT NULL
 GROUP BY cid, clean_uid, ga_session_id, shard_date
 """
 

@@ -21,7 +21,7 @@ SELECT
   COUNT(*) AS events
 FROM src
 WHERE
-  NOT cid IS NULL AND NOT clean_uid IS NULL
+  NOT cid IS NULL AND NOT uid IS NULL AND NOT clean_uid IS NULL
 GROUP BY
   cid,
   clean_uid,
