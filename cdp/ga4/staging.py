@@ -29,8 +29,17 @@ log = logging.getLogger(__name__)
 STG_TABLE = "stg_events"
 SHARDS_TABLE = "stg_shards"
 
+
+def session_key_sql(cid: str = "cid", session: str = "ga_session_id") -> str:
+    """`stg_events.session_key`: GA4's session id on its device (NULL without either)."""
+    return (
+        f"CASE WHEN {cid} IS NOT NULL AND {session} IS NOT NULL "
+        f"THEN CONCAT({cid}, '.', CAST({session} AS STRING)) END"
+    )
+
+
 # Flattened columns. `{shards}` is replaced by the backend's shard scan (a named dialect hook).
-_STAGE_SELECT = """
+_STAGE_SELECT = f"""
 WITH keyed AS (
   SELECT
     *,
@@ -44,7 +53,7 @@ WITH keyed AS (
       IF(batch_page_id IS NULL AND batch_ordering_id IS NULL AND batch_event_index IS NULL,
          event_params, NULL) AS params
     ))) AS event_key
-  FROM {shards}
+  FROM {{shards}}
   WHERE event_timestamp IS NOT NULL AND event_name IS NOT NULL
 ),
 -- Duplicates are rare (~1%): find their keys on narrow columns, pass every other row through,
@@ -101,8 +110,7 @@ flat AS (
 )
 SELECT
   * EXCEPT (url),
-  CASE WHEN cid IS NOT NULL AND ga_session_id IS NOT NULL
-       THEN CONCAT(cid, '.', CAST(ga_session_id AS STRING)) END AS session_key,
+  {session_key_sql()} AS session_key,
   -- The URL's path: what follows "scheme://host", up to "?" or "#". String functions give the
   -- same as REGEXP_EXTRACT(page_location, r'^(?:[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*)?([^?#]*)')
   -- at half its cost on DuckDB, where a capture group is slow.

@@ -1,6 +1,10 @@
 CREATE OR REPLACE TABLE `demo-project`.cdp.identity__history AS
 SELECT
-  s.*,
+  s.*
+  REPLACE (CASE
+    WHEN NOT s.cid IS NULL AND NOT s.ga_session_id IS NULL
+    THEN CONCAT(s.cid, '.', CAST(s.ga_session_id AS STRING))
+  END AS session_key),
   sc.carry_uid,
   sc.first_uid AS carry_first,
   sc.kept
@@ -32,7 +36,11 @@ WHERE
   )
 UNION ALL
 SELECT
-  s.*,
+  s.*
+  REPLACE (CASE
+    WHEN NOT s.cid IS NULL AND NOT s.ga_session_id IS NULL
+    THEN CONCAT(s.cid, '.', CAST(s.ga_session_id AS STRING))
+  END AS session_key),
   sc.carry_uid,
   sc.first_uid AS carry_first,
   sc.kept

@@ -1,6 +1,10 @@
 CREATE OR REPLACE TEMPORARY TABLE identity__history AS
 SELECT
-  s.*,
+  s.*
+  REPLACE (CASE
+    WHEN NOT s.cid IS NULL AND NOT s.ga_session_id IS NULL
+    THEN s.cid || '.' || CAST(s.ga_session_id AS TEXT)
+  END AS session_key),
   sc.carry_uid,
   sc.first_uid AS carry_first,
   sc.kept
@@ -32,7 +36,11 @@ WHERE
   )
 UNION ALL
 SELECT
-  s.*,
+  s.*
+  REPLACE (CASE
+    WHEN NOT s.cid IS NULL AND NOT s.ga_session_id IS NULL
+    THEN s.cid || '.' || CAST(s.ga_session_id AS TEXT)
+  END AS session_key),
   sc.carry_uid,
   sc.first_uid AS carry_first,
   sc.kept
