@@ -144,15 +144,18 @@ def full_plan(settings: IdentitySettings) -> list[Statement]:
     ]
 
 
+# Each CID's earliest event there, by aggregation (cheaper than ordering every event).
 _SCOPE0_SQL = f"""
-SELECT cid, event_ts AS cut_ts, event_key AS cut_key
-FROM (
-  SELECT cid, event_ts, event_key FROM {t.STG_EVENTS} WHERE {RESTAGED}
+WITH changed AS (
+  SELECT cid, event_ts, event_key FROM {t.STG_EVENTS} WHERE {RESTAGED} AND cid IS NOT NULL
   UNION ALL
-  SELECT cid, event_ts, event_key FROM {t.STITCHED} WHERE {RESTAGED}
-)
-WHERE cid IS NOT NULL
-QUALIFY ROW_NUMBER() OVER (PARTITION BY cid ORDER BY event_ts, event_key) = 1
+  SELECT cid, event_ts, event_key FROM {t.STITCHED} WHERE {RESTAGED} AND cid IS NOT NULL
+),
+cuts AS (SELECT cid, MIN(event_ts) AS cut_ts FROM changed GROUP BY cid)
+SELECT c.cid, c.cut_ts, MIN(e.event_key) AS cut_key
+FROM cuts AS c
+JOIN changed AS e ON e.cid = c.cid AND e.event_ts = c.cut_ts
+GROUP BY c.cid, c.cut_ts
 """
 
 _CHANGED_UIDS_SQL = f"""
