@@ -67,7 +67,7 @@ LEFT JOIN {shared_devices(devices)} AS d ON d.cid = s.cid
 """
 
 
-def _map_rows(spans: str, first_events: str) -> str:
+def map_rows(spans: str, first_events: str) -> str:
     """`identity_map` rows: the first interval of a CID starts at its first event."""
     return f"""
 SELECT
@@ -105,7 +105,7 @@ first_events AS (
   SELECT cid, event_ts AS first_ts, event_key AS first_key FROM {labels} WHERE is_first
 ),
 spans AS ({_spans("starts", flags, devices)})
-{_map_rows("spans", "first_events")}"""
+{map_rows("spans", "first_events")}"""
 
 
 def spans_full_select(settings: IdentitySettings, flags: str, devices: str) -> str:
@@ -139,22 +139,24 @@ starts AS (
 {_spans("starts", flags, devices)}"""
 
 
-def first_events_select() -> str:
-    """Each CID's first event in `stg_events`: where its first interval starts."""
+def earliest_events(events: str) -> str:
+    """Each CID's earliest event (cid, first_ts, first_key) among `events` (a parenthesised
+    subquery of cid, event_ts, event_key, with a CID): aggregated, not ordered."""
     return f"""
-WITH first_ts AS (
-  SELECT cid, MIN(event_ts) AS first_ts FROM {STG_EVENTS} WHERE cid IS NOT NULL GROUP BY cid
-)
-SELECT e.cid, f.first_ts, MIN(e.event_key) AS first_key
-FROM {STG_EVENTS} AS e
-JOIN first_ts AS f ON f.cid = e.cid AND f.first_ts = e.event_ts
-GROUP BY e.cid, f.first_ts
+WITH candidates AS {events},
+firsts AS (SELECT cid, MIN(event_ts) AS first_ts FROM candidates GROUP BY cid)
+SELECT f.cid, f.first_ts, MIN(c.event_key) AS first_key
+FROM firsts AS f
+JOIN candidates AS c ON c.cid = f.cid AND c.event_ts = f.first_ts
+GROUP BY f.cid, f.first_ts
 """
 
 
-def map_full_select(spans: str, first_events: str) -> str:
-    """`identity_map` from the tables `spans_full_select` and `first_events_select` filled."""
-    return _map_rows(spans, first_events)
+def first_events_select() -> str:
+    """Each CID's first event in `stg_events`: where its first interval starts."""
+    return earliest_events(
+        f"(SELECT cid, event_ts, event_key FROM {STG_EVENTS} WHERE cid IS NOT NULL)"
+    )
 
 
 def busy_devices_select(spans: str) -> str:

@@ -54,8 +54,9 @@ from cdp.identity.attribution import (
 )
 from cdp.identity.intervals import (
     busy_devices_select,
+    earliest_events,
     first_events_select,
-    map_full_select,
+    map_rows,
     map_select,
     spans_full_select,
     stitched_full_select,
@@ -139,24 +140,20 @@ def full_plan(settings: IdentitySettings) -> list[Statement]:
             _ctas(t.STITCHED, stitched_full_select(src, t.SPANS, t.BUSY, t.BUSY_LABELS, t.FLAGS)),
         ),
         Statement("identity_full_first_events", _ctas(t.FIRST_EVENTS, first_events_select())),
-        Statement("identity_full_map", _ctas(t.MAP, map_full_select(t.SPANS, t.FIRST_EVENTS))),
+        Statement("identity_full_map", _ctas(t.MAP, map_rows(t.SPANS, t.FIRST_EVENTS))),
         Statement("identity_full_junk", _ctas(t.JUNK, junk_select(src))),
     ]
 
 
-# Each CID's earliest event there, by aggregation (cheaper than ordering every event).
-_SCOPE0_SQL = f"""
-WITH changed AS (
+_CHANGED_EVENTS = f"""(
   SELECT cid, event_ts, event_key FROM {t.STG_EVENTS} WHERE {RESTAGED} AND cid IS NOT NULL
   UNION ALL
   SELECT cid, event_ts, event_key FROM {t.STITCHED} WHERE {RESTAGED} AND cid IS NOT NULL
-),
-cuts AS (SELECT cid, MIN(event_ts) AS cut_ts FROM changed GROUP BY cid)
-SELECT c.cid, c.cut_ts, MIN(e.event_key) AS cut_key
-FROM cuts AS c
-JOIN changed AS e ON e.cid = c.cid AND e.event_ts = c.cut_ts
-GROUP BY c.cid, c.cut_ts
-"""
+)"""
+_SCOPE0_SQL = (
+    "SELECT cid, first_ts AS cut_ts, first_key AS cut_key "
+    f"FROM ({earliest_events(_CHANGED_EVENTS)})"
+)
 
 _CHANGED_UIDS_SQL = f"""
 SELECT COALESCE(o.uid, n.uid) AS uid, COALESCE(n.is_suspicious, FALSE) AS is_suspicious

@@ -1,7 +1,7 @@
 """A small pure-Python implementation of the identity rules: the oracle the SQL is tested against.
 
 Written for clarity, not speed. It must agree with both SQL forms of the rules on every event:
-the full rebuild's interval lookup (`intervals.stitched_full_select`, `intervals.map_full_select`)
+the full rebuild's interval lookup (`intervals.stitched_full_select`, `intervals.map_rows`)
 and the incremental run's per-event pass (`attribution.labels_select`, `intervals.map_select`);
 see `attribution` for the rules in words.
 """

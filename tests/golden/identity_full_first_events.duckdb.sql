@@ -1,21 +1,27 @@
 CREATE OR REPLACE TEMPORARY TABLE identity__first_events AS
-WITH first_ts AS NOT MATERIALIZED (
+WITH candidates AS NOT MATERIALIZED (
   SELECT
     cid,
-    MIN(event_ts) AS first_ts
+    event_ts,
+    event_key
   FROM stg_events
   WHERE
     NOT cid IS NULL
+), firsts AS NOT MATERIALIZED (
+  SELECT
+    cid,
+    MIN(event_ts) AS first_ts
+  FROM candidates
   GROUP BY
     cid
 )
 SELECT
-  e.cid,
+  f.cid,
   f.first_ts,
-  MIN(e.event_key) AS first_key
-FROM stg_events AS e
-JOIN first_ts AS f
-  ON f.cid = e.cid AND f.first_ts = e.event_ts
+  MIN(c.event_key) AS first_key
+FROM firsts AS f
+JOIN candidates AS c
+  ON c.cid = f.cid AND c.event_ts = f.first_ts
 GROUP BY
-  e.cid,
+  f.cid,
   f.first_ts
