@@ -10,10 +10,11 @@ RSS is its own): load `--days` days; a full build; a scan of the staged columns 
 data for comparison. The last two run `--repeat` times, in pairs (each incremental on a copy of
 the state after the full build, then a rebuild), and the median is reported: the machine is
 shared and noisy. `incremental_vs_full` = the median of the pairs' incremental build / full
-rebuild (target < 0.1). `full_vs_staging_floor` compares the full builds' time per event
-with the staging benchmark's raw-export scan (target 3x): that scan runs right after each build
-when `--staging-export` names the export `bench_staging --keep` left; else the figure in
-benchmarks/results/staging.json is used.
+rebuild (target < 0.1); `incremental_small_day` is the same run with a new day of `--small-day`
+events: the part of its cost that does not follow the day's size. `full_vs_staging_floor`
+compares the full builds' time per event with the staging benchmark's raw-export scan (target
+3x): that scan runs right after each build when `--staging-export` names the export
+`bench_staging --keep` left; else the figure in benchmarks/results/staging.json is used.
 Figures: benchmarks/results/identity.json.
 """
 
@@ -180,18 +181,19 @@ def floor_scan(path: str, memory_limit: str | None, threads: int | None) -> dict
         return {"scan_seconds": round(time.perf_counter() - started, 3)}
 
 
-def new_day(path: str, day: int, per_day: int, devices: int, memory_limit: str | None,
-            threads: int | None) -> dict[str, Any]:  # fmt: skip
-    """Stage one more shard date, as staging would (append), then run identity incrementally."""
+def new_day(path: str, day: int, events: int, offset: int, devices: int,
+            memory_limit: str | None, threads: int | None) -> dict[str, Any]:  # fmt: skip
+    """Stage one more shard date of `events` rows, as staging would (append), then run identity
+    incrementally. `offset`: the first synthetic row index (past those already loaded)."""
     from cdp.config import IdentitySettings
     from cdp.identity import build_identity
 
     with _backend(path, memory_limit, threads) as backend:
         started = time.perf_counter()
-        backend.load_arrow("stg_events", synthetic_day(day, per_day, devices, day * per_day))
+        backend.load_arrow("stg_events", synthetic_day(day, events, devices, offset))
         append = time.perf_counter() - started
         report = build_identity(backend, IdentitySettings(), changed_dates=[shard_of(day)])
-    return {"new_day_events": per_day, "append_seconds": round(append, 3), **_report(report)}
+    return {"new_day_events": events, "append_seconds": round(append, 3), **_report(report)}
 
 
 def staging_floor(export: str) -> dict[str, Any]:
@@ -255,6 +257,10 @@ def main() -> None:
         default=3,
         help="runs of the incremental and of the full rebuild (median reported)",
     )
+    parser.add_argument(
+        "--small-day", type=int, default=1000,
+        help="events of the small new day (the incremental run's fixed cost)",
+    )  # fmt: skip
     parser.add_argument("--keep", action="store_true", help="keep the DuckDB files afterwards")
     parser.add_argument(
         "--staging-export", default=None,
@@ -295,13 +301,23 @@ def main() -> None:
     incrementals, rebuilds = [], []
     for _ in range(max(1, args.repeat)):
         shutil.copyfile(base, path)
-        incrementals.append(measure(new_day, path, args.days, per_day, devices, *engine))
+        incrementals.append(
+            measure(new_day, path, args.days, per_day, args.days * per_day, devices, *engine)
+        )
         print("new day, incremental", incrementals[-1], flush=True)
         rebuilds.append(measure(full_build, path, *engine))
         print("full rebuild after the new day", rebuilds[-1], flush=True)
         floor_after_build()
     ratios = [i["build_seconds"] / max(r["build_seconds"], 1e-9)
               for i, r in zip(incrementals, rebuilds, strict=True)]  # fmt: skip
+    # The same incremental run with a new day of a few events: its cost that does not follow
+    # the new day's size (reading the touched CIDs' state and history, fixed per statement).
+    smalls = []
+    for _ in range(max(1, args.repeat)):
+        shutil.copyfile(base, path)
+        smalls.append(measure(new_day, path, args.days, args.small_day, args.days * per_day,
+                              devices, *engine))  # fmt: skip
+        print("small new day, incremental", smalls[-1], flush=True)
     if not args.keep:
         for done in (path, base):
             Path(done).unlink(missing_ok=True)
@@ -327,6 +343,8 @@ def main() -> None:
         **_vs_staging_floor([full, *rebuilds], floors, export_event_count, args.events),
         "incremental_vs_full": round(middle(ratios), 3),
         "incremental_vs_full_pairs": [round(r, 3) for r in ratios],
+        "incremental_small_day": median(smalls, "build_seconds"),
+        "incremental_small_day_build_seconds_runs": [r["build_seconds"] for r in smalls],
         "peak_rss_mib": max(p["peak_rss_mib"] for p in (full, *incrementals, *rebuilds)),
         "note": "each phase in its own process; DuckDB file on local disk; shared 2-core machine",
     }  # fmt: skip
