@@ -181,10 +181,17 @@ def demo(
     console.print(summary["segments"]["triggers"], highlight=False)
     for table in summary["segments"]["funnels"]:
         console.print(table, highlight=False)
+    columns = ("adds", "updates", "removes", "sent", "removed", "failed")
     print_table("delivered to Salesforce", [
-        {"destination": d["destination"], **{k: d.get(k) for k in ("adds", "updates", "removes", "sent", "removed", "failed")}}
+        {"destination": d["destination"], **{k: d.get(k) for k in columns}}
         for d in summary["delivery"].get("destinations", [])
     ])  # fmt: skip
+    later = summary.get("delivery_when_due")
+    if later:
+        print_table(f"delivered when the quiet hours end ({later['at']})", [
+            {"destination": d["destination"], **{k: d.get(k) for k in columns}}
+            for d in later.get("destinations", [])
+        ])  # fmt: skip
     print_table("emulator now holds", [summary["salesforce"]])
 
 

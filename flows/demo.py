@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from datetime import datetime
 from typing import Any
 
 from prefect import flow, task
@@ -11,7 +12,7 @@ from prefect.cache_policies import NO_CACHE
 
 from cdp.config import Settings, open_backend
 from cdp.demo import demo_settings, generate_export, logged_in_uids
-from flows.pipeline import pipeline_flow
+from flows.pipeline import deliver_to_salesforce, pipeline_flow, replay_clock
 
 
 @task(cache_policy=NO_CACHE)
@@ -24,6 +25,16 @@ def generate_fixtures(settings: Settings, users: int, days: int, seed: int) -> i
 def demo_uids(settings: Settings) -> list[str]:
     with open_backend(settings) as backend:
         return logged_in_uids(backend)
+
+
+@task(cache_policy=NO_CACHE)
+def firings_due_next(settings: Settings, after: datetime | None) -> datetime | None:
+    from cdp.triggers import next_due
+
+    if after is None:
+        return None
+    with open_backend(settings) as backend:
+        return next_due(backend, after)
 
 
 @flow(name="cdp-demo")
@@ -47,11 +58,20 @@ def demo_flow(
         summary = pipeline_flow(
             live, run_id=f"demo-{uuid.uuid4().hex[:8]}", full_refresh=True, replay=True
         )
+        # Firings held back by quiet hours go out with the first scheduled run after them:
+        # replay that run's delivery, so the journey's entry events are part of the demo.
+        due = firings_due_next(live, replay_clock(live))
+        if due is not None:
+            summary["delivery_when_due"] = {
+                "at": due.isoformat(),
+                **deliver_to_salesforce(live, f"demo-{uuid.uuid4().hex[:8]}", now=due),
+            }
         summary["salesforce"] = {
             "data_extension_rows": {
                 k: len(state.de_rows(k)) for k in ("cdp_audience_members", "cdp_trigger_firings")
             },
             "campaign_members": len(state.all("CampaignMember")),
+            "journey_entries": len(state.journey_entries),
         }
     summary["generated_events"] = events
     return summary

@@ -8,6 +8,7 @@ Serve it on a schedule with `python -m flows.pipeline --serve --cron "*/15 * * *
 from __future__ import annotations
 
 import argparse
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -55,10 +56,18 @@ def stitch_identities(settings: Settings, full_refresh: bool) -> dict[str, Any]:
     return {"stats": stats, "profiles": profiles.profiles, "crm_matched": profiles.matched}
 
 
+@task(cache_policy=NO_CACHE)
+def replay_clock(settings: Settings) -> datetime | None:
+    """The data's latest event: "now" when replaying historic or synthetic data, for the
+    triggers and the delivery alike (on the wall clock every occurrence would have expired)."""
+    with open_backend(settings) as backend:
+        latest = backend.scalar("SELECT MAX(event_ts) FROM stitched_events")
+    return latest if isinstance(latest, datetime) else None
+
+
 @task(**RETRYING)
-def run_segments(settings: Settings, replay: bool = False) -> dict[str, Any]:
-    """`replay`: decide triggers as of the data's latest event (historic or synthetic data),
-    not the wall clock, so expiry doesn't discard every occurrence."""
+def run_segments(settings: Settings, now: datetime | None = None) -> dict[str, Any]:
+    """`now`: the clock triggers are decided on (None: the wall clock)."""
     from cdp.audiences import run_audiences
     from cdp.funnels import run_funnels
     from cdp.segments.loader import load_project_specs
@@ -67,7 +76,6 @@ def run_segments(settings: Settings, replay: bool = False) -> dict[str, Any]:
     specs = load_project_specs(settings)
     with open_backend(settings) as backend:
         audiences = run_audiences(backend, specs)
-        now = backend.scalar("SELECT MAX(event_ts) FROM stitched_events") if replay else None
         triggers = detect_triggers(backend, specs, now=now)
         funnels = run_funnels(backend, specs)
     return {
@@ -78,13 +86,15 @@ def run_segments(settings: Settings, replay: bool = False) -> dict[str, Any]:
 
 
 @task(**RETRYING)
-def deliver_to_salesforce(settings: Settings, run_id: str, dry_run: bool = False) -> dict[str, Any]:
+def deliver_to_salesforce(settings: Settings, run_id: str, dry_run: bool = False,
+                          now: datetime | None = None) -> dict[str, Any]:  # fmt: skip
+    """`now`: the clock firings are due and expire on (None: the wall clock)."""
     from cdp.delivery import build_clients, deliver, load_destinations
 
     destinations = load_destinations(Path(settings.specs_dir) / "destinations.yaml")
     with open_backend(settings) as backend:
         report = deliver(backend, destinations, build_clients(settings.salesforce, destinations),
-                         run_id=run_id, dry_run=dry_run)  # fmt: skip
+                         run_id=run_id, dry_run=dry_run, now=now)  # fmt: skip
     return report.to_dict()
 
 
@@ -101,8 +111,9 @@ def pipeline_flow(settings: Settings | None = None, run_id: str = "scheduled", f
     stage_events(settings, full_refresh=full_refresh)
     crm_rows = pull_crm(settings)
     identity = stitch_identities(settings, full_refresh)
-    segments = run_segments(settings, replay)
-    delivery = deliver_to_salesforce(settings, run_id, dry_run)
+    now = replay_clock(settings) if replay else None
+    segments = run_segments(settings, now)
+    delivery = deliver_to_salesforce(settings, run_id, dry_run, now)
     return {"staging": summarise(settings), "crm_rows": crm_rows, "identity": identity,
             "segments": segments, "delivery": delivery}  # fmt: skip
 

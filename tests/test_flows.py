@@ -14,7 +14,7 @@ from cdp.cli import app
 def test_demo_flow_runs_the_whole_pipeline_into_the_emulator(tmp_path: Path) -> None:
     from flows.demo import demo_flow
 
-    summary = demo_flow(db_path=str(tmp_path / "demo.duckdb"), users=300, days=4, seed=3)
+    summary = demo_flow(db_path=str(tmp_path / "demo.duckdb"), users=300, days=4, seed=7)
     staged = summary["staging"]
     assert staged["events"] > 0 and staged["days"] >= 3 and 0 < staged["share_with_uid"] < 1
     assert summary["crm_rows"] > 0
@@ -25,6 +25,16 @@ def test_demo_flow_runs_the_whole_pipeline_into_the_emulator(tmp_path: Path) -> 
     # What the delivery report says was sent is what the emulator holds.
     assert summary["salesforce"]["data_extension_rows"]["cdp_audience_members"] == de["sent"]
     assert summary["salesforce"]["campaign_members"] == by_name["ev9_interest_campaign"]["sent"]
+    # The replay runs on the data's clock: firings are decided, then delivered when due (the
+    # run after the quiet hours), and enter the journey.
+    later = {d["destination"]: d for d in summary["delivery_when_due"]["destinations"]}
+    journey = [by_name["test_drive_abandon_journey"], later["test_drive_abandon_journey"]]
+    assert all(j["failed"] == 0 for j in journey) and sum(j["sent"] for j in journey) > 0
+    assert summary["salesforce"]["journey_entries"] == sum(j["sent"] for j in journey)
+    # Each entry event's data went to the journey's entry data extension first.
+    assert summary["salesforce"]["data_extension_rows"]["cdp_trigger_firings"] == sum(
+        j["sent"] for j in journey
+    )
 
 
 def test_cli_bad_input_is_one_clean_line(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from cdp.backends.bigquery import BigQueryBackend
 from cdp.backends.duckdb import DuckDBBackend
 from cdp.segments.loader import load_specs
 from cdp.specs import validate
-from cdp.triggers import TriggerSettings, TriggerSpec, detect_triggers
+from cdp.triggers import TriggerSettings, TriggerSpec, detect_triggers, next_due
 from cdp.triggers.compile import candidates_select
 from cdp.triggers.schedule import quiet_until
 from cdp.triggers.spec import QuietHours
@@ -233,6 +233,9 @@ def test_quiet_hours_hold_delivery(duck: DuckDBBackend) -> None:
     [decision] = report.firings
     assert decision.deliver_after == datetime(2024, 5, 19, 23, 0, tzinfo=UTC)  # 08:00 in Seoul
     assert duck.scalar("SELECT deliver_after FROM trigger_firings") == decision.deliver_after
+    # The next run after 08:00 Seoul hands it over; nothing waits past that.
+    assert next_due(duck, late_evening) == decision.deliver_after
+    assert next_due(duck, decision.deliver_after) is None
 
 
 def test_expiry_never_sends_stale_occurrences(duck: DuckDBBackend) -> None:

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from cdp.triggers.run import TriggerReport, detect_triggers
+from cdp.triggers.run import TriggerReport, detect_triggers, next_due
 from cdp.triggers.spec import QuietHours, TriggerSettings, TriggerSpec
 
-__all__ = ["QuietHours", "TriggerReport", "TriggerSettings", "TriggerSpec", "detect_triggers"]
+__all__ = [
+    "QuietHours",
+    "TriggerReport",
+    "TriggerSettings",
+    "TriggerSpec",
+    "detect_triggers",
+    "next_due",
+]

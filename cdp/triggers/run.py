@@ -239,3 +239,15 @@ def detect_triggers(
     )
     log.info("%s", report)
     return report
+
+
+def next_due(backend: Backend, after: datetime) -> datetime | None:
+    """When the next firing waiting past `after` (in quiet hours) becomes due, if any: the
+    moment a scheduled run would hand it to delivery."""
+    if not backend.table_exists(FIRINGS):
+        return None
+    due = backend.scalar(
+        f"SELECT MIN(deliver_after) FROM {FIRINGS} WHERE deliver_after > @after",
+        {"after": _utc(after)},
+    )
+    return _utc(due) if isinstance(due, datetime) else None
