@@ -75,16 +75,22 @@ class FaultMiddleware:
                 self._log(scope, fault.status, label)
                 await self._respond(scope, send, fault)
                 return
-        status = 0
+        logged = False
 
         async def capture(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
+            # Logged as the answer starts, like a fault: once the client has it, it may look at
+            # the log (or retry) at once, before this coroutine runs again.
+            nonlocal logged
+            if message["type"] == "http.response.start" and not logged:
+                self._log(scope, message["status"], label)
+                logged = True
             await send(message)
 
-        await self.app(scope, receive, capture)
-        self._log(scope, status, label)
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            if not logged:  # no answer was started
+                self._log(scope, 0, label)
 
     async def _respond(self, scope: Scope, send: Send, fault: Fault) -> None:
         body = json.dumps(_fault_body(scope["path"], fault)).encode()
