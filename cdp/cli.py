@@ -182,16 +182,12 @@ def demo(
     for table in summary["segments"]["funnels"]:
         console.print(table, highlight=False)
     columns = ("adds", "updates", "removes", "sent", "removed", "failed")
-    print_table("delivered to Salesforce", [
-        {"destination": d["destination"], **{k: d.get(k) for k in columns}}
-        for d in summary["delivery"].get("destinations", [])
-    ])  # fmt: skip
+    print_table("delivered to Salesforce", _delivery_rows(summary["delivery"], columns))
     later = summary.get("delivery_when_due")
     if later:
-        print_table(f"delivered when the quiet hours end ({later['at']})", [
-            {"destination": d["destination"], **{k: d.get(k) for k in columns}}
-            for d in later.get("destinations", [])
-        ])  # fmt: skip
+        print_table(
+            f"delivered when the quiet hours end ({later['at']})", _delivery_rows(later, columns)
+        )
     print_table("emulator now holds", [summary["salesforce"]])
 
 
@@ -287,10 +283,18 @@ def run_pipeline(
 
     summary = pipeline_flow(load_settings(config), dry_run=dry_run)
     print_table("stg_events", [summary["staging"]])
-    print_table("delivery", [
-        {k: d.get(k) for k in ("destination", "adds", "updates", "removes", "sent", "failed")}
-        for d in summary["delivery"].get("destinations", [])
-    ])  # fmt: skip
+    print_table(
+        "delivery",
+        _delivery_rows(summary["delivery"], ("adds", "updates", "removes", "sent", "failed")),
+    )
+
+
+def _delivery_rows(report: dict[str, Any], columns: tuple[str, ...]) -> list[dict[str, Any]]:
+    """One row per destination of a delivery report: its name and `columns`."""
+    return [
+        {"destination": d["destination"], **{k: d.get(k) for k in columns}}
+        for d in report.get("destinations", [])
+    ]
 
 
 @sandbox_app.command("salesforce")

@@ -115,7 +115,7 @@ def pipeline_flow(settings: Settings | None = None, run_id: str = "scheduled", f
     segments = run_segments(settings, now)
     delivery = deliver_to_salesforce(settings, run_id, dry_run, now)
     return {"staging": summarise(settings), "crm_rows": crm_rows, "identity": identity,
-            "segments": segments, "delivery": delivery}  # fmt: skip
+            "segments": segments, "delivery": delivery, "clock": now}  # fmt: skip
 
 
 def scheduled_deployment(cron: str) -> RunnerDeployment:

@@ -92,10 +92,9 @@ def labels_select(src: str, flags: str, devices: str) -> str:
     """Per event of a CID: `stitched_uid`, `attribution`, and what `intervals.map_select` reads.
 
     `src` holds, per CID, its events from some point on (all of them when the CID is recomputed
-    whole) with cid,
-    event_ts, event_key, shard_date, clean_uid, and what precedes that point: `carry_uid` (the
-    last UID before it), `carry_first` (the CID's first UID) -- both NULL for a whole history --
-    and `kept` (the map intervals starting before it). `prev_login` is the last UID strictly
+    whole) with cid, event_ts, event_key, shard_date, clean_uid, and what precedes that point:
+    `carry_uid` (the last UID before it), `carry_first` (the CID's first UID) -- both NULL for a
+    whole history -- and `kept` (the map intervals starting before it). `prev_login` is the last UID strictly
     before the event; `is_first` marks the first event in `src`.
     """
     window = f"PARTITION BY cid {ORDER} ROWS BETWEEN UNBOUNDED PRECEDING AND"

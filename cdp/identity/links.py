@@ -19,7 +19,8 @@ def link_sessions_select(src: str) -> str:
     """Evidence per (cid, uid, session, shard date), the rows `links_select` aggregates.
 
     A session is GA4's `ga_session_id` on its CID (what staging's `session_key` concatenates):
-    an integer groups and counts faster than that string.
+    an integer groups and counts faster than that string. `uid IS NOT NULL` is implied by the
+    clean UID, but a plain column test lets the scan skip anonymous rows before the junk rules.
     """
     return f"""
 WITH {src}
