@@ -2,6 +2,7 @@
 
     .venv/bin/python -m benchmarks.bench_identity --events 10000000 --days 30
     .venv/bin/python -m benchmarks.bench_identity --events 2000000      # a quicker look
+    .venv/bin/python -m benchmarks.bench_identity --days 90 --results identity_90days
 
 Data: a deterministic synthetic `stg_events` (the staged columns, ~1/30 of it per shard date)
 written to a DuckDB file under benchmarks/data/. Phases, each in its own process (so its peak
@@ -15,7 +16,7 @@ events: the part of its cost that does not follow the day's size. `full_vs_stagi
 compares the full builds' time per event with the staging benchmark's raw-export scan (target
 3x): that scan runs right after each build when `--staging-export` names the export
 `bench_staging --keep` left; else the figure in benchmarks/results/staging.json is used.
-Figures: benchmarks/results/identity.json.
+Figures: benchmarks/results/identity.json (or `--results`).
 """
 
 from __future__ import annotations
@@ -263,6 +264,10 @@ def main() -> None:
     )  # fmt: skip
     parser.add_argument("--keep", action="store_true", help="keep the DuckDB files afterwards")
     parser.add_argument(
+        "--results", default="identity",
+        help="name of the figures file under benchmarks/results/ (another history length, say)",
+    )  # fmt: skip
+    parser.add_argument(
         "--staging-export", default=None,
         help="a raw export DuckDB file (bench_staging --keep): its floor is run after each build",
     )  # fmt: skip
@@ -348,7 +353,7 @@ def main() -> None:
         "peak_rss_mib": max(p["peak_rss_mib"] for p in (full, *incrementals, *rebuilds)),
         "note": "each phase in its own process; DuckDB file on local disk; shared 2-core machine",
     }  # fmt: skip
-    out = write_results("identity", figures)
+    out = write_results(args.results, figures)
     print(json.dumps(figures, indent=2))
     print(f"written to {out}")
 
