@@ -210,8 +210,9 @@ def identity_build(
         if settings.crm.source != "salesforce":
             load_crm(backend, settings.crm)
         profiles = build_profiles(backend, settings.crm)
-    console.print(f"identity: {report.mode} ({report.reason}); {profiles.profiles:,} profiles, "
-                  f"{profiles.matched:,} matched to CRM", highlight=False)  # fmt: skip
+    console.print(
+        f"identity: {report.mode} ({report.reason}); {profiles.describe()}", highlight=False
+    )
 
 
 @identity_app.command("stats")
@@ -225,8 +226,8 @@ def identity_stats_command(config: ConfigOption = None) -> None:
     with open_backend(settings) as backend:
         stats = identity_stats(backend)
     print_table("identity", [{"metric": k, "value": v} for k, v in stats.rows()])
-    per_day = stats.as_table().to_pylist()
-    print_table("per day", [{k: row[k] for k in list(row)[:6]} for row in per_day])
+    print_table("per day", stats.daily_rows())
+    console.print(stats.DAILY_LEGEND, highlight=False)
 
 
 @audiences_app.command("preview")

@@ -52,8 +52,14 @@ def stitch_identities(settings: Settings, full_refresh: bool) -> dict[str, Any]:
         build_identity(backend, settings.identity, full_refresh=full_refresh)
         profiles = build_profiles(backend, settings.crm)
         stats = dict(identity_stats(backend).rows())
-    get_run_logger().info("identity: %s", stats)
-    return {"stats": stats, "profiles": profiles.profiles, "crm_matched": profiles.matched}
+    get_run_logger().info("identity: %s; %s", profiles.describe(), stats)
+    return {
+        "stats": stats,
+        "profiles": profiles.profiles,
+        "crm_matched": profiles.matched,
+        "crm_unmatched": profiles.unmatched,
+        "crm_unmatched_sample": profiles.unmatched_sample,
+    }
 
 
 @task(cache_policy=NO_CACHE)

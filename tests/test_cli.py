@@ -51,8 +51,10 @@ def test_commands_run_in_pipeline_order(project: Path) -> None:
     assert out.startswith("identity: full")
     matched = int(out.split(" profiles, ")[1].split(" matched")[0].replace(",", ""))
     assert matched > 0  # the CRM file named in config was loaded before the profiles
+    assert " unmatched (" in out  # reported with a sample, not dropped silently
     out = invoke("identity", "stats", *config)
-    assert "events identified" in out and "CRM match" in out and "per day" in out
+    assert "events identified" in out and "CRM match" in out and "CRM unmatched UIDs" in out
+    assert "per day" in out and "sess %" in out and "CRM %" in out and "junk-UID events" in out
     out = invoke("audiences", "preview", "ev9_interest", *config)
     assert out.startswith("audience ev9_interest as of") and "ev9_page_views_14d=" in out
     out = invoke("triggers", *config)

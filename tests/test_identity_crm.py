@@ -112,3 +112,58 @@ def test_identity_stats(identity: DuckDBBackend) -> None:
     assert stats.daily[1]["junk_uid_events"] == 1
     assert stats.as_table().num_rows == 2
     assert dict(stats.rows())["events identified"] == "3 / 6 (50.0%)"
+
+
+def test_crm_table_columns_are_checked(identity: DuckDBBackend) -> None:
+    identity.execute("CREATE TABLE crm_src AS SELECT 7 AS id, 'alice' AS member, TRUE AS optout")
+
+    def table(name: str, email: str) -> CrmSettings:
+        return CrmSettings(source="table", table=name, record_id="id", uid="member", email=email,
+                           opted_out="optout", customer_type="member")  # fmt: skip
+
+    with pytest.raises(ConfigError, match=r"crm\.email: column 'Mail' not found in table crm_src"):
+        load_crm(identity, table("crm_src", "Mail"))
+    # Named like a column loaded before it: DuckDB would read that output column, so it is refused.
+    with pytest.raises(ConfigError, match=r"crm\.email: column 'uid' not found"):
+        load_crm(identity, table("crm_src", "uid"))
+    with pytest.raises(ConfigError, match=r"crm\.table: cannot read CRM table nowhere"):
+        load_crm(identity, table("nowhere", "member"))
+    assert not identity.table_exists("crm_customers")  # nothing half-loaded
+
+
+def test_daily_metrics_by_event_date(duck: DuckDBBackend, tmp_path: Path) -> None:
+    """Each day counts its own events' junk UIDs (a late one too), devices, UIDs, CRM matches."""
+    late_junk = make_event("g", T0 + timedelta(hours=3), "C2", "null", shard_lag_days=1)
+    shared = [make_event("h", T0 + timedelta(days=1, hours=2), "C4", "dave"),
+              make_event("i", T0 + timedelta(days=1, hours=3), "C4", "erin")]  # fmt: skip
+    duck.load_arrow("stg_events", stg_table([*ROWS, late_junk, *shared]), mode="replace")
+    build_identity(duck, IdentitySettings(max_users_per_device=1))
+    assert identity_stats(duck).daily[0]["crm_matched_uids"] is None  # no profiles yet
+    (tmp_path / "crm.csv").write_text(
+        "record_id,uid,email,opted_out,customer_type\n1,alice,a@x,no,gold\n2,dave,d@x,no,gold\n"
+    )
+    crm = CrmSettings(file="crm.csv")
+    load_crm(duck, crm, tmp_path)
+    build_profiles(duck, crm)
+    stats = identity_stats(duck)
+    day0, day1 = stats.daily
+    assert (day0["events"], day0["junk_uid_events"], day1["junk_uid_events"]) == (4, 1, 1)
+    assert stats.junk_uid_events == sum(d["junk_uid_events"] for d in stats.daily) == 2
+    assert (day0["shared_devices"], day1["shared_devices"]) == (0, 1)
+    assert (day0["uids"], day0["crm_matched_uids"], day0["crm_match_rate"]) == (2, 1, 0.5)
+    assert (day1["uids"], day1["crm_matched_uids"], day1["crm_match_rate"]) == (2, 1, 0.5)
+    rows = dict(stats.rows())
+    assert rows["CRM unmatched UIDs"] == "bob, erin"
+    printed = stats.daily_rows()
+    assert (printed[1]["shared"], printed[1]["CRM %"]) == ("1", "50.0%")
+    assert (printed[0]["junk"], printed[0]["ev %"]) == ("1", "100.0%")
+
+
+def test_suspicious_uids_per_day(duck: DuckDBBackend) -> None:
+    rows = [make_event(f"s{i}", T0 + timedelta(hours=i), f"D{i}", "shared-login") for i in range(3)]
+    duck.load_arrow("stg_events", stg_table(rows), mode="replace")
+    build_identity(duck, IdentitySettings(max_devices_per_user=2, keep_suspicious_logins=False))
+    [day] = identity_stats(duck).daily
+    assert (day["suspicious_uids"], day["suspicious_uid_events"], day["uids"]) == (1, 3, 0)
+    counts = [v for k, v in day.items() if k.endswith(("events", "uids", "cids")) and v is not None]
+    assert counts and all(type(v) is int for v in counts)  # not decimals

@@ -24,7 +24,9 @@ def statements() -> list[tuple[str, object]]:
     out += [(s.name, s.sql) for s in plan.incremental_swap(SETTINGS)]
     out += [(s.name, s.sql) for s in plan.state_plan()]
     out += [("identity_profiles", profiles_sql(["segment", "region"], present={"segment"}))]
-    out += [("identity_daily", metrics.DAILY_SQL), ("identity_overall", metrics.OVERALL_SQL)]
+    out += [("identity_daily", metrics.daily_sql(with_profiles=True)),
+            ("identity_daily_without_profiles", metrics.daily_sql(with_profiles=False)),
+            ("identity_overall", metrics.OVERALL_SQL)]  # fmt: skip
     crm = CrmSettings(source="table", table="crm_src.contacts", record_id="Id", uid="Member_Id__c",
                       record_type="Type", attributes=["segment"])  # fmt: skip
     out += [("identity_crm_from_table", crm_table_ctas(crm, "crm_src.contacts"))]

@@ -95,6 +95,14 @@ def test_sql_agrees_with_reference_and_invariants_hold(
         assert shared == ref.shared
         junk = db.scalar("SELECT COALESCE(SUM(events), 0) FROM identity_junk")
         assert junk == ref.junk_events
+        # The map holds the reference's intervals, bounds and status included.
+        assert {
+            (x["cid"], x["uid"], x["interval_no"], (x["valid_from"], x["valid_from_key"]),
+             None if x["valid_to"] is None else (x["valid_to"], x["valid_to_key"]), x["status"])
+            for x in db.query("SELECT * FROM identity_map").to_pylist()
+        } == {
+            (i.cid, i.uid, i.interval_no, i.valid_from, i.valid_to, i.status) for i in ref.intervals
+        }  # fmt: skip
 
         _assert_map_is_a_function_consistent_with_events(db, stitched)
 
@@ -212,13 +220,16 @@ def test_incremental_equals_full_rebuild(
     rng = random.Random(seed)
     with DuckDBBackend(":memory:") as inc, _fresh(rows, ident, lookup_limit) as full:
         previous: list[str] = []
+        modes = []
         for batch, provisional in zip(batches, partial, strict=True):
             if provisional:  # an intraday version first: some of the day's events, replaced later
                 restage(inc, [x for x in rows if rng.random() < 0.5], batch)
-                build_identity(inc, ident, changed_dates=batch)
+                modes.append(build_identity(inc, ident, changed_dates=batch).mode)
             # The daily shards, with or without re-staging the previous batch (the lookback window).
             dates = previous + batch
             restage(inc, rows, dates)
-            build_identity(inc, ident, changed_dates=dates)
+            modes.append(build_identity(inc, ident, changed_dates=dates).mode)
             previous = batch if lookback else []
+        # Only the first build is a full one: every later one ran incrementally.
+        assert modes[0] == "full" and set(modes[1:]) <= {"incremental"}
         assert snapshot(inc) == snapshot(full)

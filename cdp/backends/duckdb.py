@@ -62,6 +62,7 @@ class DuckDBBackend(Backend):
         tree = tree.transform(_unnest_param_lookup, copy=False)
         tree = tree.transform(_in_unnest, copy=False)
         tree = tree.transform(_fingerprint, copy=False)
+        tree = tree.transform(_countif_int64, copy=False)
         tree = tree.transform(_inline_cte, copy=False)
         cleaned = tree.transform(_drop_layout_hints, copy=False)
         assert isinstance(cleaned, exp.Expression)
@@ -246,6 +247,17 @@ def _fingerprint(node: exp.Expression) -> exp.Expression:
     hashed = exp.Anonymous(this="hash", expressions=[a.copy() for a in args])
     shifted = exp.BitwiseRightShift(this=hashed, expression=exp.Literal.number(1))
     return exp.cast(exp.paren(shifted), exp.DataType.build("BIGINT"))
+
+
+def _countif_int64(node: exp.Expression) -> exp.Expression:
+    """Dialect hook: `COUNTIF(x)` is an INT64, as in BigQuery.
+
+    DuckDB's `COUNT_IF` returns a HUGEINT, which reaches Arrow (and tables written from it) as a
+    decimal. A windowed one is left alone: its cast would have to wrap the window.
+    """
+    if not isinstance(node, exp.CountIf) or isinstance(node.parent, exp.Window):
+        return node
+    return exp.cast(node.copy(), exp.DataType.build("BIGINT"))
 
 
 def _unnest_param_lookup(node: exp.Expression) -> exp.Expression:

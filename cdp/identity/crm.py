@@ -19,7 +19,7 @@ from sqlglot import exp
 from cdp import sql as sqlmod
 from cdp.backends.base import Backend
 from cdp.config import CrmSettings
-from cdp.errors import ConfigError, InputError
+from cdp.errors import BackendError, ConfigError, InputError
 from cdp.identity import tables as t
 
 _STRINGS = ("record_id", "record_type", "uid", "email", "customer_type")
@@ -118,5 +118,16 @@ def crm_table_ctas(crm: CrmSettings, table: str) -> exp.Expression:
 
 
 def _load_table(backend: Backend, crm: CrmSettings, table: str) -> int:
+    # Check the mapped columns first: a missing one would otherwise fail as the engine's binder
+    # error, or, on DuckDB, silently read an earlier output column of the same name.
+    empty = exp.select("*").from_(exp.to_table(table, dialect=sqlmod.SOURCE_DIALECT))
+    try:
+        columns = backend.query(empty.where(exp.false())).column_names
+    except BackendError as err:
+        raise ConfigError(f"cannot read CRM table {table}: {err}", field="crm.table") from err
+    present = {name.lower() for name in columns}
+    for target, src in _mapping(crm).items():
+        if src is not None and src.lower() not in present:
+            raise ConfigError(f"column {src!r} not found in table {table}", field=f"crm.{target}")
     backend.execute(crm_table_ctas(crm, table))
     return int(backend.scalar(f"SELECT COUNT(*) FROM {t.CRM}") or 0)

@@ -7,7 +7,9 @@
   it suspicious (a logout placeholder or a shared account, not a person).
 - `identity_devices`: per CID, how many distinct non-suspicious UIDs; more than
   `max_users_per_device` makes it a shared device.
-- `identity_junk`: per shard date and raw junk value, the events (and CIDs) whose UID was dropped.
+- `identity_junk`: per shard date, event date and raw junk value, the events (and CIDs) whose UID
+  was dropped. Keyed by shard date because staging replaces whole shard dates, and by event date
+  because the daily metrics count by it (a late event is staged under a later shard date).
 
 Each function returns one GoogleSQL SELECT; `build` decides where its rows go.
 """
@@ -102,10 +104,11 @@ def junk_select(src: str) -> str:
 WITH {src}
 SELECT
   shard_date,
+  event_date,
   uid,
   COUNT(*) AS events,
   COUNT(DISTINCT cid) AS cids
 FROM src
 WHERE uid IS NOT NULL AND clean_uid IS NULL
-GROUP BY shard_date, uid
+GROUP BY shard_date, event_date, uid
 """

@@ -2,7 +2,8 @@
 
 Identification rate: the share of CIDs, events and sessions with a stitched UID (a CID or a
 session counts as identified when any of its events is). CRM match rate: the share of profiles
-(UIDs) matched to a CRM record. Consent-denied rows count as events but have no CID or session.
+(UIDs) matched to a CRM record; per day, of the UIDs identified that day. Consent-denied rows
+count as events but have no CID or session.
 """
 
 from __future__ import annotations
@@ -15,43 +16,73 @@ import pyarrow as pa
 from cdp.backends.base import Backend
 from cdp.errors import InputError
 from cdp.identity import tables as t
+from cdp.identity.links import shared_devices, suspicious_uids
+from cdp.identity.profiles import describe_sample, unmatched_sample
 
-_COUNTS = """
+
+def _counts(alias: str = "") -> str:
+    """Event, CID and session counts over `stitched_events` rows (`alias`: their table alias)."""
+    a = f"{alias}." if alias else ""
+    return f"""
   COUNT(*) AS events,
-  COUNTIF(stitched_uid IS NOT NULL) AS identified_events,
-  COUNT(DISTINCT cid) AS cids,
-  COUNT(DISTINCT IF(stitched_uid IS NOT NULL, cid, NULL)) AS identified_cids,
-  COUNT(DISTINCT session_key) AS sessions,
-  COUNT(DISTINCT IF(stitched_uid IS NOT NULL, session_key, NULL)) AS identified_sessions,
-  COUNTIF(attribution IN ('backfill', 'after_logout')) AS stitched_anonymous_events,
-  COUNTIF(attribution = 'shared_device') AS shared_device_events,
-  COUNTIF(attribution = 'suspicious_uid') AS suspicious_uid_events,
-  COUNTIF(cid IS NULL) AS consent_denied_events"""
+  COUNTIF({a}stitched_uid IS NOT NULL) AS identified_events,
+  COUNT(DISTINCT {a}cid) AS cids,
+  COUNT(DISTINCT IF({a}stitched_uid IS NOT NULL, {a}cid, NULL)) AS identified_cids,
+  COUNT(DISTINCT {a}session_key) AS sessions,
+  COUNT(DISTINCT IF({a}stitched_uid IS NOT NULL, {a}session_key, NULL)) AS identified_sessions,
+  COUNTIF({a}attribution IN ('backfill', 'after_logout')) AS stitched_anonymous_events,
+  COUNTIF({a}attribution = 'shared_device') AS shared_device_events,
+  COUNTIF({a}attribution = 'suspicious_uid') AS suspicious_uid_events,
+  COUNTIF({a}cid IS NULL) AS consent_denied_events"""
 
-DAILY_SQL = f"""
+
+def daily_sql(with_profiles: bool) -> str:
+    """`identity_daily`: per event date, the overall figures for that day's events.
+
+    The devices, UIDs and CRM matches counted are those active that day: shared devices with an
+    event, suspicious UIDs logged in, identified UIDs and how many of them a CRM record matched
+    (NULL until `profiles` exists, `with_profiles` False).
+    """
+    crm_join = (
+        f"LEFT JOIN (SELECT uid FROM {t.PROFILES} WHERE crm_matched) AS p ON p.uid = s.stitched_uid"
+        if with_profiles
+        else ""
+    )
+    crm_matched = "COUNT(DISTINCT p.uid)" if with_profiles else "CAST(NULL AS INT64)"
+    return f"""
 CREATE OR REPLACE TABLE {t.DAILY} AS
 WITH days AS (
-  SELECT event_date,{_COUNTS}
-  FROM {t.STITCHED}
-  GROUP BY event_date
+  SELECT
+    s.event_date,{_counts("s")},
+    COUNT(DISTINCT d.cid) AS shared_devices,
+    COUNT(DISTINCT f.uid) AS suspicious_uids,
+    COUNT(DISTINCT s.stitched_uid) AS uids,
+    {crm_matched} AS crm_matched_uids
+  FROM {t.STITCHED} AS s
+  LEFT JOIN {shared_devices(t.DEVICES)} AS d ON d.cid = s.cid
+  LEFT JOIN {suspicious_uids(t.FLAGS)} AS f ON f.uid = s.uid
+  {crm_join}
+  GROUP BY s.event_date
 ),
 junk AS (
-  SELECT PARSE_DATE('%Y%m%d', shard_date) AS event_date, SUM(events) AS junk_uid_events
+  SELECT event_date, CAST(SUM(events) AS INT64) AS junk_uid_events
   FROM {t.JUNK}
-  GROUP BY shard_date
+  GROUP BY event_date
 )
 SELECT
   d.*,
   COALESCE(j.junk_uid_events, 0) AS junk_uid_events,
   SAFE_DIVIDE(d.identified_cids, d.cids) AS cid_identification_rate,
   SAFE_DIVIDE(d.identified_events, d.events) AS event_identification_rate,
-  SAFE_DIVIDE(d.identified_sessions, d.sessions) AS session_identification_rate
+  SAFE_DIVIDE(d.identified_sessions, d.sessions) AS session_identification_rate,
+  SAFE_DIVIDE(d.crm_matched_uids, d.uids) AS crm_match_rate
 FROM days AS d
 LEFT JOIN junk AS j ON j.event_date = d.event_date
 """
 
+
 OVERALL_SQL = f"""
-SELECT{_COUNTS},
+SELECT{_counts()},
   (SELECT COUNT(*) FROM {t.FLAGS}) AS uids,
   (SELECT COUNTIF(is_suspicious) FROM {t.FLAGS}) AS suspicious_uids,
   (SELECT COUNT(*) FROM {t.DEVICES}) AS devices_with_login,
@@ -66,6 +97,10 @@ PROFILES_SQL = f"SELECT COUNT(*) AS profiles, COUNTIF(crm_matched) AS crm_matche
 
 def _rate(part: int, whole: int) -> float | None:
     return part / whole if whole else None
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1%}"
 
 
 @dataclass
@@ -88,6 +123,7 @@ class IdentityStats:
     junk_uid_values: int = 0
     profiles: int | None = None  # None: profiles not built yet
     crm_matched: int | None = None
+    crm_unmatched_sample: list[str] = field(default_factory=list)
     daily: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -111,9 +147,7 @@ class IdentityStats:
     def rows(self) -> list[tuple[str, str]]:
         """(metric, value) pairs for printing, rates as percentages."""
 
-        def pct(value: float | None) -> str:
-            return "n/a" if value is None else f"{value:.1%}"
-
+        pct = _pct
         out = [
             ("CIDs identified", f"{self.identified_cids:,} / {self.cids:,} ({pct(self.cid_identification_rate)})"),
             ("events identified", f"{self.identified_events:,} / {self.events:,} ({pct(self.event_identification_rate)})"),
@@ -128,13 +162,37 @@ class IdentityStats:
             ("consent-denied events", f"{self.consent_denied_events:,}"),
         ]  # fmt: skip
         if self.profiles is not None:
+            matched = self.crm_matched or 0
             out.append(
-                (
-                    "CRM match",
-                    f"{self.crm_matched or 0:,} / {self.profiles:,} UIDs ({pct(self.crm_match_rate)})",
-                )
+                ("CRM match", f"{matched:,} / {self.profiles:,} UIDs ({pct(self.crm_match_rate)})")
             )
+            if self.profiles > matched:
+                sample = describe_sample(self.crm_unmatched_sample, self.profiles - matched)
+                out.append(("CRM unmatched UIDs", sample))
         return out
+
+    #: What `daily_rows`' short column names stand for.
+    DAILY_LEGEND = (
+        "ev/CID/sess %: events, CIDs, sessions identified; shared: shared devices active; "
+        "susp: suspicious UIDs logged in; junk: junk-UID events; CRM %: the day's UIDs matched"
+    )
+
+    def daily_rows(self) -> list[dict[str, str]]:
+        """The per-day figures for printing (short column names: `DAILY_LEGEND`)."""
+        return [
+            {
+                "date": str(d["event_date"]),
+                "events": f"{d['events']:,}",
+                "ev %": _pct(d["event_identification_rate"]),
+                "CID %": _pct(d["cid_identification_rate"]),
+                "sess %": _pct(d["session_identification_rate"]),
+                "shared": f"{d['shared_devices']:,}",
+                "susp": f"{d['suspicious_uids']:,}",
+                "junk": f"{d['junk_uid_events']:,}",
+                "CRM %": _pct(d["crm_match_rate"]),
+            }
+            for d in self.daily
+        ]
 
     def as_table(self) -> pa.Table:
         """The per-day figures (one row per event_date)."""
@@ -158,6 +216,7 @@ def identity_stats(backend: Backend) -> IdentityStats:
             int(prof["profiles"] or 0),
             int(prof["crm_matched"] or 0),
         )
-    backend.execute(DAILY_SQL)
+        stats.crm_unmatched_sample = unmatched_sample(backend)
+    backend.execute(daily_sql(with_profiles=stats.profiles is not None))
     stats.daily = backend.query(f"SELECT * FROM {t.DAILY} ORDER BY event_date").to_pylist()
     return stats

@@ -41,6 +41,20 @@ class ProfilesReport:
     def match_rate(self) -> float | None:
         return self.matched / self.profiles if self.profiles else None
 
+    def describe(self) -> str:
+        """One line: profiles, CRM matches, and the unmatched UIDs (count and a sample)."""
+        line = f"{self.profiles:,} profiles, {self.matched:,} matched to CRM"
+        if self.unmatched:
+            sample = describe_sample(self.unmatched_sample, self.unmatched)
+            line += f", {self.unmatched:,} unmatched ({sample})"
+        return line
+
+
+def describe_sample(sample: list[str], total: int) -> str:
+    """`sample` of `total` values as one phrase: "a, b and 8 more"."""
+    more = total - len(sample)
+    return ", ".join(sample) + (f" and {more:,} more" if more > 0 else "")
+
 
 def profiles_sql(
     attributes: list[str], crm_source: str = t.CRM, present: set[str] | None = None
@@ -129,13 +143,14 @@ def build_profiles(backend: Backend, crm: CrmSettings | None = None) -> Profiles
     report.profiles = int(row["n"] or 0)
     report.matched = int(row["matched"] or 0)
     report.unmatched = report.profiles - report.matched
-    report.unmatched_sample = [
-        str(u)
-        for u in backend.query(
-            f"SELECT uid FROM {t.PROFILES} WHERE NOT crm_matched AND NOT is_suspicious "
-            f"ORDER BY uid LIMIT {_SAMPLE}"
-        )
-        .column(0)
-        .to_pylist()
-    ]
+    report.unmatched_sample = unmatched_sample(backend)
     return report
+
+
+def unmatched_sample(backend: Backend, limit: int = _SAMPLE) -> list[str]:
+    """Some UIDs no CRM record matched: people first, then suspicious UIDs (not people)."""
+    rows = backend.query(
+        f"SELECT uid FROM {t.PROFILES} WHERE NOT crm_matched ORDER BY is_suspicious, uid "
+        f"LIMIT {int(limit)}"
+    )
+    return [str(u) for u in rows.column(0).to_pylist()]

@@ -74,8 +74,9 @@ def params(settings: IdentitySettings) -> dict[str, Any]:
 # Bump when the identity tables' columns or the rules' SQL change: the fingerprint then differs,
 # so the first run after an upgrade rebuilds in full instead of merging into old-shaped tables.
 # 2: identity_link_sessions keys sessions by ga_session_id (was session_key).
+# 3: identity_junk rows per event date too.
 # `build_identity` then reports "identity settings or table layout changed".
-LAYOUT_VERSION: Final = 2
+LAYOUT_VERSION: Final = 3
 
 
 def settings_hash(settings: IdentitySettings) -> str:

@@ -24,21 +24,21 @@ FROM (
 LEFT JOIN (
   SELECT
     stitched_uid AS uid,
-    COUNT_IF(
+    CAST(COUNT_IF(
       (
         event_name = 'page_view' AND REGEXP_MATCHES(page_path, '^/models/ev9/?$')
       )
       AND event_timestamp >= $as_of_us - 1209600000000
-    ) AS leaf1,
-    COUNT_IF(
+    ) AS BIGINT) AS leaf1,
+    CAST(COUNT_IF(
       (
         event_name = 'tab_click'
         AND tab_name IN ('exterior', 'driving', 'accessory')
         AND model = 'ev9'
       )
       AND event_timestamp >= $as_of_us - 1209600000000
-    ) AS leaf2,
-    COUNT_IF(
+    ) AS BIGINT) AS leaf2,
+    CAST(COUNT_IF(
       (
         (
           event_name = 'page_view' AND REGEXP_MATCHES(page_path, '^/models/ev9/?$')
@@ -53,7 +53,7 @@ LEFT JOIN (
         )
         AND event_timestamp >= $as_of_us - 1209600000000
       )
-    ) AS qualifying_events,
+    ) AS BIGINT) AS qualifying_events,
     MAX(
       CASE
         WHEN (

@@ -19,18 +19,18 @@ FROM (
 LEFT JOIN (
   SELECT
     stitched_uid AS uid,
-    COUNT_IF(
+    CAST(COUNT_IF(
       (
         event_name = 'page_view' AND STARTS_WITH(page_path, '/showrooms/yeouido')
       )
       AND event_timestamp >= $as_of_us - 2592000000000
-    ) AS leaf0,
-    COUNT_IF(
+    ) AS BIGINT) AS leaf0,
+    CAST(COUNT_IF(
       (
         event_name = 'page_view' AND STARTS_WITH(page_path, '/showrooms/yeouido')
       )
       AND event_timestamp >= $as_of_us - 2592000000000
-    ) AS qualifying_events,
+    ) AS BIGINT) AS qualifying_events,
     MAX(
       CASE
         WHEN (

@@ -2,8 +2,8 @@ SELECT
   day,
   device_category,
   step,
-  COUNT_IF(reached) AS reached,
-  COUNT_IF(converted) AS converted,
+  CAST(COUNT_IF(reached) AS BIGINT) AS reached,
+  CAST(COUNT_IF(converted) AS BIGINT) AS converted,
   MAX(median_gap_us) / 1000000 AS median_seconds_to_next
 FROM (
   SELECT

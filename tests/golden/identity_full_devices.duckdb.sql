@@ -2,8 +2,8 @@ CREATE OR REPLACE TABLE identity_devices AS
 SELECT
   l.cid,
   COUNT(*) AS n_uids_seen,
-  COUNT_IF(f.uid IS NULL) AS n_uids,
-  COUNT_IF(f.uid IS NULL) > $max_users_per_device AS is_shared,
+  CAST(COUNT_IF(f.uid IS NULL) AS BIGINT) AS n_uids,
+  CAST(COUNT_IF(f.uid IS NULL) AS BIGINT) > $max_users_per_device AS is_shared,
   MIN(l.first_seen) AS first_login,
   MAX(l.last_seen) AS last_login
 FROM identity_links AS l

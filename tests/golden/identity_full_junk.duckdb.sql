@@ -13,6 +13,7 @@ WITH src AS NOT MATERIALIZED (
 )
 SELECT
   shard_date,
+  event_date,
   uid,
   COUNT(*) AS events,
   COUNT(DISTINCT cid) AS cids
@@ -21,4 +22,5 @@ WHERE
   NOT uid IS NULL AND clean_uid IS NULL
 GROUP BY
   shard_date,
+  event_date,
   uid

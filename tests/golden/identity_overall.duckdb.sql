@@ -1,14 +1,14 @@
 SELECT
   COUNT(*) AS events,
-  COUNT_IF(NOT stitched_uid IS NULL) AS identified_events,
+  CAST(COUNT_IF(NOT stitched_uid IS NULL) AS BIGINT) AS identified_events,
   COUNT(DISTINCT cid) AS cids,
   COUNT(DISTINCT CASE WHEN NOT stitched_uid IS NULL THEN cid ELSE NULL END) AS identified_cids,
   COUNT(DISTINCT session_key) AS sessions,
   COUNT(DISTINCT CASE WHEN NOT stitched_uid IS NULL THEN session_key ELSE NULL END) AS identified_sessions,
-  COUNT_IF(attribution IN ('backfill', 'after_logout')) AS stitched_anonymous_events,
-  COUNT_IF(attribution = 'shared_device') AS shared_device_events,
-  COUNT_IF(attribution = 'suspicious_uid') AS suspicious_uid_events,
-  COUNT_IF(cid IS NULL) AS consent_denied_events,
+  CAST(COUNT_IF(attribution IN ('backfill', 'after_logout')) AS BIGINT) AS stitched_anonymous_events,
+  CAST(COUNT_IF(attribution = 'shared_device') AS BIGINT) AS shared_device_events,
+  CAST(COUNT_IF(attribution = 'suspicious_uid') AS BIGINT) AS suspicious_uid_events,
+  CAST(COUNT_IF(cid IS NULL) AS BIGINT) AS consent_denied_events,
   (
     SELECT
       COUNT(*)
@@ -16,7 +16,7 @@ SELECT
   ) AS uids,
   (
     SELECT
-      COUNT_IF(is_suspicious)
+      CAST(COUNT_IF(is_suspicious) AS BIGINT)
     FROM identity_flags
   ) AS suspicious_uids,
   (
@@ -26,7 +26,7 @@ SELECT
   ) AS devices_with_login,
   (
     SELECT
-      COUNT_IF(is_shared)
+      CAST(COUNT_IF(is_shared) AS BIGINT)
     FROM identity_devices
   ) AS shared_devices,
   (

@@ -15,6 +15,7 @@ WITH src AS (
 )
 SELECT
   shard_date,
+  event_date,
   uid,
   COUNT(*) AS events,
   COUNT(DISTINCT cid) AS cids
@@ -23,4 +24,5 @@ WHERE
   NOT uid IS NULL AND clean_uid IS NULL
 GROUP BY
   shard_date,
+  event_date,
   uid
