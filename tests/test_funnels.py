@@ -73,6 +73,23 @@ def test_cej_funnel_counts_medians_and_breakdown(duck: DuckDBBackend) -> None:
     assert stored == len(report.rows)
 
 
+def test_a_step_counts_for_the_latest_entry_only(duck: DuckDBBackend) -> None:
+    """One visitor, back on four days, converts on the last: one conversion, not four."""
+    first = AS_OF_US - 5 * DAY_US
+    events = [e for day in range(3) for e in journey("a", 1, start=first + day * DAY_US)]
+    events += journey("a", 5, start=first + 3 * DAY_US, gap_min=2)
+    load(duck, events, [profile_row("a")])
+    [report] = run_funnels(duck, [CEJ], AS_OF)
+    assert [(r.reached, r.converted) for r in report.totals] == [
+        (4, 1),
+        (1, 1),
+        (1, 1),
+        (1, 1),
+        (1, 0),
+    ]
+    assert report.totals[0].median_seconds_to_next == 120.0  # the last day's gap, not 3 days'
+
+
 def test_window_and_order(duck: DuckDBBackend) -> None:
     spec = validate(FunnelSpec, {"name": "f", "window": "1h", "breakdown": [], "steps": [
         {"name": "one", "event": "session_start"}, {"name": "two", "event": "test_drive_click"}]})  # fmt: skip

@@ -1,8 +1,10 @@
 """Funnels compiled to GoogleSQL: one row per entry, then per-step aggregates and drop-offs.
 
 Entry: a person's first step-1 event of a day (`event_date`), within `period` before as_of.
-Step k is reached at the earliest step-k event at or after step k-1 and within `window` of the
-entry (earliest-first matching is optimal for an ordered sequence, so "reached" is exact).
+Step k is reached at the earliest step-k event at or after step k-1, within `window` of the
+entry and before the person's next entry (earliest-first matching is optimal for an ordered
+sequence, so "reached" is exact). The next entry closes the window so that a step is credited
+to one entry only: the latest before it, not every earlier day's.
 A person is `stitched_uid`, or the CID for events not attributed to anyone.
 Parameter: `@as_of_us`.
 """
@@ -77,11 +79,21 @@ def entries_select(spec: FunnelSpec) -> exp.Select:
         .where(col("s1"))
         .group_by("person", "day")
     )
-    ctes: list[tuple[str, exp.Select]] = [("ev", events), ("step1", first)]
+    next_entry = exp.Window(
+        this=exp.Lead(this=col(t(1))),
+        partition_by=[col("person")],
+        order=exp.Order(expressions=[exp.Ordered(this=col(t(1)))]),
+    )
+    entry = exp.select(exp.Star(), exp.alias_(next_entry, "next_t1")).from_("entry_days")
+    ctes: list[tuple[str, exp.Select]] = [("ev", events), ("entry_days", first), ("step1", entry)]
     carried = ["person", "uid", "day", *spec.breakdown]
     for k in range(2, n + 1):
-        keep = [*carried, *(t(j) for j in range(1, k))]
+        keep = [*carried, "next_t1", *(t(j) for j in range(1, k))]
         within = exp.Add(this=col(t(1), "f"), expression=lit(spec.window.micros))
+        before_next = exp.or_(
+            exp.Is(this=col("next_t1", "f"), expression=exp.Null()),
+            exp.LT(this=col("ts", "e"), expression=col("next_t1", "f")),
+        )
         step = (
             exp.select(*(col(c, "f") for c in keep), exp.alias_(exp.Min(this=col("ts", "e")), t(k)))
             .from_(exp.alias_(exp.to_table(f"step{k - 1}"), "f"))
@@ -92,6 +104,7 @@ def entries_select(spec: FunnelSpec) -> exp.Select:
                     col(f"s{k}", "e"),
                     exp.GTE(this=col("ts", "e"), expression=col(t(k - 1), "f")),
                     exp.LTE(this=col("ts", "e"), expression=within),
+                    exp.paren(before_next, copy=False),
                 ),
                 join_type="LEFT",
             )

@@ -31,13 +31,17 @@ def entries(
         for e in rows:
             if event_matches(spec.steps[0], e):
                 firsts.setdefault(e["event_date"], e["event_timestamp"])
+        starts = sorted(firsts.values())
         for day, t1 in firsts.items():
+            # The window closes at the person's next entry (see `compile`).
+            later = [s for s in starts if s > t1]
+            end = min(t1 + spec.window.micros, later[0] - 1 if later else t1 + spec.window.micros)
             times: list[int | None] = [t1]
             previous = t1
             for step in spec.steps[1:]:
                 found = next(
                     (e["event_timestamp"] for e in rows
-                     if event_matches(step, e) and previous <= e["event_timestamp"] <= t1 + spec.window.micros),
+                     if event_matches(step, e) and previous <= e["event_timestamp"] <= end),
                     None,
                 )  # fmt: skip
                 times.append(found)

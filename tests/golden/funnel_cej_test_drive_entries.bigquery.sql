@@ -35,7 +35,7 @@ WITH ev AS (
       OR event_name = 'test_drive_submit'
     )
     AND COALESCE(analytics_storage, '') <> 'No'
-), step1 AS (
+), entry_days AS (
   SELECT
     person,
     MAX(uid) AS uid,
@@ -48,22 +48,35 @@ WITH ev AS (
   GROUP BY
     person,
     day
+), step1 AS (
+  SELECT
+    *,
+    LEAD(t1) OVER (PARTITION BY person ORDER BY t1 NULLS LAST) AS next_t1
+  FROM entry_days
 ), step2 AS (
   SELECT
     f.person,
     f.uid,
     f.day,
     f.device_category,
+    f.next_t1,
     f.t1,
     MIN(e.ts) AS t2
   FROM step1 AS f
   LEFT JOIN ev AS e
-    ON e.person = f.person AND e.s2 AND e.ts >= f.t1 AND e.ts <= f.t1 + 604800000000
+    ON e.person = f.person
+    AND e.s2
+    AND e.ts >= f.t1
+    AND e.ts <= f.t1 + 604800000000
+    AND (
+      f.next_t1 IS NULL OR e.ts < f.next_t1
+    )
   GROUP BY
     f.person,
     f.uid,
     f.day,
     f.device_category,
+    f.next_t1,
     f.t1
 ), step3 AS (
   SELECT
@@ -71,17 +84,25 @@ WITH ev AS (
     f.uid,
     f.day,
     f.device_category,
+    f.next_t1,
     f.t1,
     f.t2,
     MIN(e.ts) AS t3
   FROM step2 AS f
   LEFT JOIN ev AS e
-    ON e.person = f.person AND e.s3 AND e.ts >= f.t2 AND e.ts <= f.t1 + 604800000000
+    ON e.person = f.person
+    AND e.s3
+    AND e.ts >= f.t2
+    AND e.ts <= f.t1 + 604800000000
+    AND (
+      f.next_t1 IS NULL OR e.ts < f.next_t1
+    )
   GROUP BY
     f.person,
     f.uid,
     f.day,
     f.device_category,
+    f.next_t1,
     f.t1,
     f.t2
 ), step4 AS (
@@ -90,18 +111,26 @@ WITH ev AS (
     f.uid,
     f.day,
     f.device_category,
+    f.next_t1,
     f.t1,
     f.t2,
     f.t3,
     MIN(e.ts) AS t4
   FROM step3 AS f
   LEFT JOIN ev AS e
-    ON e.person = f.person AND e.s4 AND e.ts >= f.t3 AND e.ts <= f.t1 + 604800000000
+    ON e.person = f.person
+    AND e.s4
+    AND e.ts >= f.t3
+    AND e.ts <= f.t1 + 604800000000
+    AND (
+      f.next_t1 IS NULL OR e.ts < f.next_t1
+    )
   GROUP BY
     f.person,
     f.uid,
     f.day,
     f.device_category,
+    f.next_t1,
     f.t1,
     f.t2,
     f.t3
@@ -111,6 +140,7 @@ WITH ev AS (
     f.uid,
     f.day,
     f.device_category,
+    f.next_t1,
     f.t1,
     f.t2,
     f.t3,
@@ -118,12 +148,19 @@ WITH ev AS (
     MIN(e.ts) AS t5
   FROM step4 AS f
   LEFT JOIN ev AS e
-    ON e.person = f.person AND e.s5 AND e.ts >= f.t4 AND e.ts <= f.t1 + 604800000000
+    ON e.person = f.person
+    AND e.s5
+    AND e.ts >= f.t4
+    AND e.ts <= f.t1 + 604800000000
+    AND (
+      f.next_t1 IS NULL OR e.ts < f.next_t1
+    )
   GROUP BY
     f.person,
     f.uid,
     f.day,
     f.device_category,
+    f.next_t1,
     f.t1,
     f.t2,
     f.t3,
