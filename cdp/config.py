@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from cdp.backends.base import Backend
+from cdp.regex import compile_re2
 from cdp.salesforce.settings import SalesforceSettings
 from cdp.specs import StrictModel, TimeZoneName, load_yaml_model
 
@@ -97,12 +98,8 @@ class IdentitySettings(StrictModel):
     @field_validator("junk_patterns")
     @classmethod
     def _patterns(cls, value: list[str]) -> list[str]:
-        # The reference implementation uses `re`, the warehouses RE2: reject what Python cannot compile.
         for pattern in value:
-            try:
-                re.compile(pattern)
-            except re.error as err:
-                raise ValueError(f"not a valid regular expression: {pattern!r} ({err})") from err
+            compile_re2(pattern)  # the warehouses' engine
         return value
 
 

@@ -158,6 +158,13 @@ def test_junk_filter_matches_sql_semantics() -> None:
     )  # patterns are anchored where written
 
 
+def test_junk_patterns_are_checked_as_the_warehouses_run_them() -> None:
+    """RE2, not Python's `re`: a lookahead compiles in Python but fails every identity query."""
+    with pytest.raises(ValueError, match=r"(?s)junk_patterns.*not a valid RE2 regular expression"):
+        IdentitySettings(junk_patterns=[r"^(?!U)"])
+    assert JunkFilter(IdentitySettings(junk_patterns=[r"^\pL+$"])).is_junk("abc")  # RE2-only
+
+
 def test_suspicious_uid_is_never_stitched_to_anonymous_events(duck: DuckDBBackend) -> None:
     # 'bot' logs in on 3 devices (cap 2): suspicious. Its own logins keep it unless configured.
     rows = [ev("a", 0, "C1"), ev("b", 1, "C1", "bot"), ev("c", 2, "C1"), ev("d", 3, "C2", "bot"),

@@ -6,8 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from cdp.config import Settings
 from cdp.errors import ConfigError
-from cdp.segments.loader import load_specs
+from cdp.segments.durations import from_micros
+from cdp.segments.filters import ParamFilter
+from cdp.segments.loader import load_project_specs, load_specs
+from cdp.segments.reference import param_matches
 
 SHIPPED = Path(__file__).parent.parent / "fixtures" / "specs"
 DEMO_COLUMNS = {"tab_name": "string", "model": "string"}
@@ -29,6 +33,8 @@ def test_shipped_specs_need_the_demo_columns() -> None:
 
 AUDIENCE = "kind: audience\nname: a\ncondition:\n  events:\n    event: page_view\n"
 TRIGGER = "kind: trigger\nname: t\nstart: {event: test_drive_click}\ncompletion: [{event: test_drive_submit}]\n"
+FUNNEL = "kind: funnel\nname: f\nwindow: 7d\nsteps: [{name: a, event: x}, {name: b, event: y}]\n"
+ONE_OF = "condition: Value error, give exactly one of: all, any, not, events, last_event, crm, user_property"
 
 INVALID = {
     "unknown_field": (
@@ -37,7 +43,7 @@ INVALID = {
     ),
     "bad_regex": (
         AUDIENCE + "    where: [{param: page_path, regex: '(ev9'}]\n",
-        "condition.events.where.0.regex: Value error, bad regex '(ev9'",
+        "condition.events.where.0.regex: Value error, not a valid RE2 regular expression: '(ev9'",
     ),
     "negative_window": (
         AUDIENCE + "    window: {last: {days: -14}}\n",
@@ -84,6 +90,30 @@ INVALID = {
         AUDIENCE + "    where: [{param: model, equals: 9}]\n",
         "condition.events.where.0.param: column 'model' is a string: quote the value(s)",
     ),
+    "regex_not_re2": (  # Python's re has lookahead, the warehouses' RE2 does not
+        AUDIENCE + "    where: [{param: page_path, regex: '^/models/(?!ev9)'}]\n",
+        "regex: Value error, not a valid RE2 regular expression: '^/models/(?!ev9)' (invalid perl operator: (?!)",
+    ),
+    "empty_leaf": ("kind: audience\nname: a\ncondition:\n  events:\n", ONE_OF),  # `events: null`
+    "empty_not": ("kind: audience\nname: a\ncondition:\n  not:\n", ONE_OF),
+    "null_crm": ("kind: audience\nname: a\ncondition: {crm: null}\n", ONE_OF),
+    "empty_in": (
+        AUDIENCE + "    where: [{param: page_path, in: []}]\n",
+        "condition.events.where.0.in: List should have at least 1 item after validation, not 0",
+    ),
+    "duplicate_key": (
+        AUDIENCE + "    event: session_start\n",
+        "line 6: not valid YAML: duplicate key 'event' (first on line 5)",
+    ),
+    "trigger_expiry_within_safety_lag": (
+        TRIGGER + "wait: 30m\nexpiry: 45m\n",
+        "expiry: expiry (45m) must be longer than wait (30m) + trigger_settings safety_lag (15m)",
+    ),
+    "dropoff_consent_flag": (
+        FUNNEL + "dropoff: {population: {include_consent_denied: true}}\n",
+        "dropoff.population: Value error, include_consent_denied has no effect on a drop-off "
+        "population; set the funnel's own include_consent_denied instead",
+    ),
 }
 
 
@@ -122,3 +152,47 @@ def test_non_spec_yaml_is_skipped(tmp_path: Path) -> None:
     (tmp_path / "destinations.yaml").write_text("destinations: []\n", encoding="utf-8")
     (tmp_path / "a.yaml").write_text(AUDIENCE, encoding="utf-8")
     assert [a.name for a in load_specs(tmp_path).audiences] == ["a"]
+
+
+def test_null_beside_a_leaf_is_not_a_second_leaf(tmp_path: Path) -> None:
+    text = "kind: audience\nname: a\ncondition: {crm: null, events: {event: x}}\n"
+    (tmp_path / "a.yaml").write_text(text, encoding="utf-8")
+    [audience] = load_specs(tmp_path).audiences
+    assert audience.condition.kind == "events"
+
+
+def test_bad_regex_is_reported_once(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "a.yaml").write_text(INVALID["bad_regex"][0], encoding="utf-8")
+    with pytest.raises(ConfigError, match="missing \\)"):
+        load_specs(tmp_path)
+    assert capfd.readouterr().err == ""  # RE2 does not also log it on stderr
+
+
+def test_re2_only_regex_is_valid_and_matches() -> None:
+    letters = ParamFilter.model_validate({"param": "page_path", "regex": r"^/\pL+$"})
+    assert param_matches(letters, "/models") and not param_matches(letters, "/ev9")
+
+
+def test_expiry_is_checked_against_the_specs_safety_lag(tmp_path: Path) -> None:
+    (tmp_path / "t.yaml").write_text(TRIGGER + "wait: 30m\nexpiry: 45m\n", encoding="utf-8")
+    (tmp_path / "s.yaml").write_text("kind: trigger_settings\nsafety_lag: 5m\n", encoding="utf-8")
+    assert load_specs(tmp_path).trigger("t").expiry is not None
+
+
+DAY = "kind: audience\nname: a\ncondition:\n  events:\n    event: page_view\n    window: {between: {start: 2024-05-19, end: 2024-05-19%s}}\n"
+
+
+@pytest.mark.parametrize(
+    ("zone", "first_utc_hour"), [("", "2024-05-18T15:00"), (", time_zone: UTC", "2024-05-19T00:00")]
+)
+def test_project_time_zone_dates_ranges(tmp_path: Path, zone: str, first_utc_hour: str) -> None:
+    (tmp_path / "a.yaml").write_text(DAY % zone, encoding="utf-8")
+    [audience] = load_project_specs(
+        Settings(specs_dir=str(tmp_path), time_zone="Asia/Seoul")
+    ).audiences
+    assert audience.condition.events is not None and audience.condition.events.window is not None
+    between = audience.condition.events.window.between
+    assert between is not None
+    lo, hi = between.micros()
+    assert from_micros(lo).isoformat().startswith(first_utc_hour)
+    assert hi - lo == 86_400_000_000 - 1

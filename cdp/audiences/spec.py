@@ -106,15 +106,19 @@ class Condition(StrictModel):
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Condition:
-        if len(self.model_fields_set) != 1:
+        if len(self._given()) != 1:
             raise ValueError(
                 "give exactly one of: all, any, not, events, last_event, crm, user_property"
             )
         return self
 
+    def _given(self) -> list[str]:
+        # Not model_fields_set: `events:` with nothing under it (or `not: null`) sets a key to None.
+        return [name for name in type(self).model_fields if getattr(self, name) is not None]
+
     @property
     def kind(self) -> str:
-        return next(iter(self.model_fields_set)).rstrip("_")
+        return self._given()[0].rstrip("_")
 
     def children(self) -> list[Condition]:
         if self.all_ is not None:

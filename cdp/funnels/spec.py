@@ -46,6 +46,17 @@ class Dropoff(StrictModel):
     population: Population = Field(default_factory=Population)
     holdout_percent: float = Field(default=0, ge=0, le=50)
 
+    @field_validator("population")
+    @classmethod
+    def _no_consent_flag(cls, value: Population) -> Population:
+        # Drop-offs come from the funnel's entries, already filtered by the funnel's own flag.
+        if "include_consent_denied" in value.model_fields_set:
+            raise ValueError(
+                "include_consent_denied has no effect on a drop-off population; "
+                "set the funnel's own include_consent_denied instead"
+            )
+        return value
+
 
 class FunnelSpec(StrictModel):
     kind: Literal["funnel"] = "funnel"

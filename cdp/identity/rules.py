@@ -1,17 +1,17 @@
 """The identity rules' vocabulary, shared by the SQL and the pure-Python reference.
 
 A UID is *junk* when it is NULL, equals (case-insensitively) one of `junk_uids`, or matches any
-of `junk_patterns` (search semantics, as RE2's `REGEXP_CONTAINS` and Python's `re.search`). Junk
+of `junk_patterns` (search semantics: RE2, as the warehouses run `REGEXP_CONTAINS`). Junk
 UIDs are treated as NULL everywhere and counted. The lists reach SQL only as query parameters.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
 from typing import Any, Final
 
 from cdp.config import IdentitySettings
+from cdp.regex import compile_re2
 
 # Per-event attribution labels (column `stitched_events.attribution`).
 LOGIN: Final = "login"  # the event itself carries a valid UID
@@ -91,7 +91,7 @@ class JunkFilter:
     def __init__(self, settings: IdentitySettings):
         self._values = set(junk_values(settings))
         pattern = junk_pattern(settings)
-        self._pattern = re.compile(pattern) if pattern else None
+        self._pattern = compile_re2(pattern) if pattern else None
 
     def is_junk(self, uid: str | None) -> bool:
         if uid is None:

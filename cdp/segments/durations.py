@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, model_validator
 from sqlglot import exp
 
 from cdp.specs import StrictModel, TimeZoneName, zone
@@ -65,11 +65,20 @@ class Duration(StrictModel):
 
 
 class DateRange(StrictModel):
-    """Calendar dates, both inclusive, in `time_zone`."""
+    """Calendar dates, both inclusive, in `time_zone` (default: the project's, else UTC)."""
 
     start: date
     end: date
     time_zone: TimeZoneName = "UTC"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _project_zone(cls, value: Any, info: ValidationInfo) -> Any:
+        # A project's dates are its local days: loaders pass its time_zone as validation context.
+        project_zone = (info.context or {}).get("time_zone")
+        if project_zone and isinstance(value, dict) and "time_zone" not in value:
+            return {**value, "time_zone": project_zone}
+        return value
 
     @model_validator(mode="after")
     def _ordered(self) -> DateRange:

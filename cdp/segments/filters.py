@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 from sqlglot import exp
 
+from cdp.regex import compile_re2
 from cdp.specs import StrictModel
 
 BUILTIN_COLUMNS: dict[str, str] = {
@@ -58,7 +59,7 @@ class ParamFilter(StrictModel):
     type: ColumnType | None = None
     equals: str | float | None = None
     not_equals: str | float | None = None
-    in_: list[str | float] | None = Field(default=None, alias="in")
+    in_: list[str | float] | None = Field(default=None, alias="in", min_length=1)
     contains: str | None = None
     prefix: str | None = None
     regex: str | None = None
@@ -78,10 +79,7 @@ class ParamFilter(StrictModel):
     @classmethod
     def _regex(cls, value: str | None) -> str | None:
         if value is not None:
-            try:
-                re.compile(value)
-            except re.error as err:
-                raise ValueError(f"bad regex {value!r}: {err}") from err
+            compile_re2(value)  # ValueError: "not a valid RE2 regular expression: ..."
         return value
 
     @model_validator(mode="after")

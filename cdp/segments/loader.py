@@ -69,8 +69,12 @@ def load_specs(
     directory: Path | str,
     known_columns: Mapping[str, str] | Iterable[str] | None = None,
     crm_attributes: Mapping[str, str] | Iterable[str] | None = None,
+    time_zone: str | None = None,
 ) -> Specs:
-    """Every `*.yaml`/`*.yml` under `directory`, validated (extra columns: name->type or names)."""
+    """Every `*.yaml`/`*.yml` under `directory`, validated (extra columns: name->type or names).
+
+    `time_zone` is the zone of date ranges that do not name their own (default UTC).
+    """
     root = Path(directory)
     if not root.is_dir():
         raise ConfigError("specs directory not found", path=root)
@@ -84,8 +88,16 @@ def load_specs(
         documents = data if isinstance(data, list) else [data]
         for i, document in enumerate(documents):
             prefix = f"{i}." if isinstance(data, list) else ""
-            spec = load_spec(document, path=path, prefix=prefix, events=events, profiles=profiles)
+            spec = load_spec(
+                document,
+                path=path,
+                prefix=prefix,
+                events=events,
+                profiles=profiles,
+                time_zone=time_zone,
+            )
             _add(specs, spec, path, prefix)
+    _check_expiries(specs)
     return specs
 
 
@@ -96,6 +108,7 @@ def load_spec(
     prefix: str = "",
     events: Mapping[str, str] | None = None,
     profiles: Mapping[str, str] | None = None,
+    time_zone: str | None = None,
 ) -> BaseModel:
     """One spec document (a mapping with `kind`) validated, columns included."""
     if not isinstance(document, dict):
@@ -110,7 +123,7 @@ def load_spec(
             field=f"{prefix}kind",
         )
     try:
-        spec = validate(KINDS[kind], document, path=path)
+        spec = validate(KINDS[kind], document, path=path, context={"time_zone": time_zone})
     except ConfigError as err:
         if prefix and err.field:
             raise ConfigError(
@@ -212,8 +225,25 @@ def _add(specs: Specs, spec: BaseModel, path: Path, prefix: str) -> None:
         specs.funnels.append(spec)
 
 
+def _check_expiries(specs: Specs) -> None:
+    """A start is decided once the data is complete to start + wait, which is safety_lag after it
+    at the earliest: an expiry no longer than that has always passed, so the trigger never fires."""
+    lag = (specs.trigger_settings or TriggerSettings()).safety_lag
+    for spec in specs.triggers:
+        if spec.expiry is not None and spec.expiry.micros <= spec.wait.micros + lag.micros:
+            raise ConfigError(
+                f"expiry ({spec.expiry}) must be longer than wait ({spec.wait}) + trigger_settings "
+                f"safety_lag ({lag}), or every start has expired by the time it is decided",
+                path=specs.sources[f"trigger:{spec.name}"],
+                field="expiry",
+            )
+
+
 def load_project_specs(settings: Settings) -> Specs:
-    """The specs in `settings.specs_dir`, checked against this project's columns."""
+    """The specs in `settings.specs_dir`, checked against this project's columns and time zone."""
     return load_specs(
-        Path(settings.specs_dir), event_columns(settings.staging), profile_columns(settings.crm)
+        Path(settings.specs_dir),
+        event_columns(settings.staging),
+        profile_columns(settings.crm),
+        time_zone=settings.time_zone,
     )

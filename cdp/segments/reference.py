@@ -6,10 +6,10 @@ whatever the operator (`not_equals` included).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
+from cdp.regex import compile_re2
 from cdp.segments.filters import EventFilter, ParamFilter
 
 
@@ -29,7 +29,7 @@ def param_matches(flt: ParamFilter, value: Any) -> bool:
     if op == "prefix":
         return bool(value.startswith(str(expected)))
     if op == "regex":
-        return re.search(str(expected), value) is not None
+        return compile_re2(str(expected)).search(value) is not None  # the warehouses' engine
     bound = float(expected)  # type: ignore[arg-type]
     return {"gt": value > bound, "gte": value >= bound, "lt": value < bound, "lte": value <= bound}[
         op
