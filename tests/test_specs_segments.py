@@ -196,3 +196,22 @@ def test_project_time_zone_dates_ranges(tmp_path: Path, zone: str, first_utc_hou
     lo, hi = between.micros()
     assert from_micros(lo).isoformat().startswith(first_utc_hour)
     assert hi - lo == 86_400_000_000 - 1
+
+
+def test_bool_values_stay_booleans_and_are_checked_against_the_column() -> None:
+    from cdp.backends.bigquery import BigQueryBackend
+    from cdp.segments.columns import filter_problem
+
+    flag = ParamFilter.model_validate({"param": "opted_in", "equals": True})
+    rendered = BigQueryBackend(project="p", export_dataset="e", product_dataset="d").render(
+        flag.condition()
+    )
+    assert rendered == "opted_in = TRUE"  # BigQuery has no BOOL = 1.0 coercion
+    assert param_matches(flag, True) and not param_matches(flag, False)
+    known = {"opted_in": "bool", "score": "int"}
+    assert filter_problem(flag, known) is None
+    one = ParamFilter.model_validate({"param": "opted_in", "equals": 1})
+    assert "must be true or false" in str(filter_problem(one, known))
+    on_int = ParamFilter.model_validate({"param": "score", "in": [True]})
+    assert "must be numbers" in str(filter_problem(on_int, known))
+    assert ParamFilter.model_validate({"param": "score", "equals": 3}).equals == 3.0

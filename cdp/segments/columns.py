@@ -84,8 +84,10 @@ def filter_problem(flt: ParamFilter, known: KnownColumns) -> str | None:
     values = value if isinstance(value, list) else [value]
     if actual == "string" and any(not isinstance(v, str) for v in values):
         return f"column {flt.param!r} is a string: quote the value(s) {values!r}"
-    if actual in _NUMERIC and any(isinstance(v, str) for v in values):
+    if actual in _NUMERIC and any(isinstance(v, str | bool) for v in values):
         return f"column {flt.param!r} is {actual}: the value(s) {values!r} must be numbers"
+    if actual == "bool" and any(not isinstance(v, bool) for v in values):
+        return f"column {flt.param!r} is a bool: the value(s) {values!r} must be true or false"
     return None
 
 

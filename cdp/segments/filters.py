@@ -57,9 +57,10 @@ class ParamFilter(StrictModel):
     param: str
     #: Optional: the type the author expects the column to have (checked against the known columns).
     type: ColumnType | None = None
-    equals: str | float | None = None
-    not_equals: str | float | None = None
-    in_: list[str | float] | None = Field(default=None, alias="in", min_length=1)
+    # bool first: YAML's `true` stays a boolean (BigQuery has no BOOL = 1.0 coercion).
+    equals: bool | str | float | None = None
+    not_equals: bool | str | float | None = None
+    in_: list[bool | str | float] | None = Field(default=None, alias="in", min_length=1)
     contains: str | None = None
     prefix: str | None = None
     regex: str | None = None
