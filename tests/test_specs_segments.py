@@ -199,14 +199,11 @@ def test_project_time_zone_dates_ranges(tmp_path: Path, zone: str, first_utc_hou
 
 
 def test_bool_values_stay_booleans_and_are_checked_against_the_column() -> None:
-    from cdp.backends.bigquery import BigQueryBackend
     from cdp.segments.columns import filter_problem
 
     flag = ParamFilter.model_validate({"param": "opted_in", "equals": True})
-    rendered = BigQueryBackend(project="p", export_dataset="e", product_dataset="d").render(
-        flag.condition()
-    )
-    assert rendered == "opted_in = TRUE"  # BigQuery has no BOOL = 1.0 coercion
+    # BigQuery has no BOOL = 1.0 coercion.
+    assert flag.condition().sql(dialect="bigquery") == "opted_in = TRUE"
     assert param_matches(flag, True) and not param_matches(flag, False)
     known = {"opted_in": "bool", "score": "int"}
     assert filter_problem(flag, known) is None
