@@ -8,7 +8,7 @@ Serve it on a schedule with `python -m flows.pipeline --serve --cron "*/15 * * *
 from __future__ import annotations
 
 import argparse
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -110,10 +110,19 @@ def summarise(settings: Settings) -> dict[str, Any]:
         return staging_summary(backend)
 
 
+def _run_id() -> str:
+    """This flow run's Prefect id (outside Prefect, a UTC timestamp): sync_log and dead_letters
+    tell runs apart by it."""
+    from prefect.runtime import flow_run
+
+    return flow_run.id or datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+
+
 @flow(name="cdp-pipeline")
-def pipeline_flow(settings: Settings | None = None, run_id: str = "scheduled", full_refresh: bool = False,
+def pipeline_flow(settings: Settings | None = None, run_id: str | None = None, full_refresh: bool = False,
                   dry_run: bool = False, replay: bool = False) -> dict[str, Any]:  # fmt: skip
     settings = settings or load_settings()
+    run_id = run_id or _run_id()
     stage_events(settings, full_refresh=full_refresh)
     crm_rows = pull_crm(settings)
     identity = stitch_identities(settings, full_refresh)

@@ -37,6 +37,38 @@ def test_demo_flow_runs_the_whole_pipeline_into_the_emulator(tmp_path: Path) -> 
     )
 
 
+@pytest.mark.usefixtures("prefect_harness")
+def test_each_pipeline_run_records_its_own_run_id(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cdp.config import open_backend
+    from cdp.demo import demo_settings, generate_export, logged_in_uids
+    from cdp.sandbox.salesforce import EmulatorState, run_emulator, seed_demo_org
+    from cdp.sandbox.salesforce.server import SANDBOX_ENV
+    from flows.pipeline import pipeline_flow
+
+    settings = demo_settings(str(tmp_path / "runs.duckdb"))
+    with open_backend(settings) as backend:
+        generate_export(backend, 150, 3, 7)
+        state = EmulatorState()
+        seed_demo_org(state, logged_in_uids(backend), 7)
+    for name, value in SANDBOX_ENV.items():
+        monkeypatch.setenv(name, value)
+    with run_emulator(state, cert_dir=tmp_path / "certs") as emulator:
+        emulator.faults.fail_rows("cdp_audience_members", lambda row: True)  # logged every run
+        sf = settings.salesforce.model_copy(
+            update={"base_url": emulator.base_url, "ca_bundle": str(emulator.ca_bundle)}
+        )
+        live = settings.model_copy(update={"salesforce": sf})
+        runs = [pipeline_flow(live, replay=True, return_state=True) for _ in range(2)]
+    flow_run_ids = [str(run.state_details.flow_run_id) for run in runs]
+    assert [run.result()["delivery"]["run_id"] for run in runs] == flow_run_ids
+    with open_backend(settings) as backend:
+        logged = backend.query("SELECT DISTINCT run_id FROM sync_log ORDER BY run_id")
+    assert sorted(logged.column(0).to_pylist()) == sorted(flow_run_ids)
+    assert len(set(flow_run_ids)) == 2
+
+
 def test_cli_bad_input_is_one_clean_line(tmp_path: Path) -> None:
     runner = CliRunner()
     config = tmp_path / "cdp.yaml"

@@ -6,7 +6,8 @@ destination's `delivery_state` rows it yields one plan row per key to act on:
 
 - `add`:    no delivered row (or a failed/exited one, or a dead one whose payload changed)
 - `update`: delivered, but the payload hash changed (data extensions, campaign members)
-- `remove`: delivered (or failed) but no longer desired (journey events are never removed)
+- `remove`: delivered (or failed, or dead after a delivery) but no longer desired (journey
+            events are never removed; a `stuck` removal is not retried)
 
 `_cdp_seq` numbers removals first (consent changes land before new sends), then upserts.
 
@@ -177,9 +178,10 @@ def plan_query(dest: Destination, columns: dict[str, list[str]]) -> PlanQuery:
         join = "FULL OUTER JOIN"
         where = (
             "(d._cdp_key IS NOT NULL AND (s.key IS NULL OR s.status IN ('failed', 'exited') "
-            "OR (s.status IN ('sent', 'dead') AND s.payload_hash != d._cdp_hash))) "
-            "OR (d._cdp_key IS NULL AND s.status IN ('sent', 'failed'))"
-        )
+            "OR (s.status IN ('sent', 'dead', 'stuck') AND s.payload_hash != d._cdp_hash))) "
+            "OR (d._cdp_key IS NULL AND (s.status IN ('sent', 'failed') "
+            "OR (s.status = 'dead' AND s.first_sent_at IS NOT NULL)))"
+        )  # a dead update left the earlier payload in place: it is still removed
     sql = f"""
 WITH src AS ({src}),
 keyed AS (

@@ -3,7 +3,8 @@ every row's outcome. `plan_delivery`: the same diff, counted and sampled, nothin
 
 Row failures never raise: they are reported, retried on later runs and dead-lettered after
 `max_attempts`. A request-level failure (after the client's own retries) stops that
-destination for this run; its rows stay in the diff for the next run. `TransientError` is
+destination for this run; its rows stay in the diff for the next run (a terminal one counts
+as a failed attempt of each of its rows, a transient one does not). `TransientError` is
 raised only when every destination with work was stopped that way before sending anything
 (the whole run is worth retrying, e.g. Salesforce is down).
 """
@@ -187,6 +188,14 @@ def deliver(
     return report
 
 
+def _request_failed(err: TransientError | TerminalError) -> Outcome:
+    """Each row's outcome when its whole request failed: a terminal error would recur, so it
+    counts as an attempt (the rows dead-letter after `max_attempts`); a transient one does not."""
+    return Outcome(
+        "retry" if isinstance(err, TransientError) else "failed", type(err).__name__, redact(err)
+    )
+
+
 @dataclass
 class _Run:
     backend: Backend
@@ -211,8 +220,7 @@ class _Run:
                 handle(table)
             except (TransientError, TerminalError) as err:
                 rows = rows_meta(table)
-                outcome = Outcome("retry", type(err).__name__, redact(err))
-                self.report.count(self.recorder.apply(rows, [outcome] * len(rows)))
+                self.report.count(self.recorder.apply(rows, [_request_failed(err)] * len(rows)))
                 return self.stop(err)
         return True
 
@@ -362,9 +370,7 @@ def _journey(run: _Run, dest: JourneyDestination, adds: int) -> None:
             raise _Stop(aborted.cause) from aborted.cause
         except (TransientError, TerminalError) as err:
             part_rows = rows[done : done + size]
-            run.record(
-                part_rows, [Outcome("retry", type(err).__name__, redact(err))] * len(part_rows)
-            )
+            run.record(part_rows, [_request_failed(err)] * len(part_rows))
             raise _Stop(err) from err
 
     try:

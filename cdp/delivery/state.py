@@ -28,8 +28,8 @@ _DEAD = "delivery__dead"
 
 @dataclass(frozen=True)
 class Outcome:
-    """What happened to one plan row. `failed` is a row-level rejection (counts toward
-    dead-lettering); `retry` a request-level transient failure (does not)."""
+    """What happened to one plan row. `failed` is a rejection of the row or of its request
+    (counts toward dead-lettering); `retry` a request-level transient failure (does not)."""
 
     status: Status
     error_code: str | None = None
@@ -83,7 +83,9 @@ class Recorder:
             key, op = row["_cdp_key"], row["_cdp_op"]
             prev_attempts = int(row.get("_cdp_attempts") or 0)
             same_payload = op == "remove" or row.get("_cdp_prev_hash") == row["_cdp_hash"]
-            attempt = (prev_attempts if same_payload else 0) + 1
+            # A dead row comes back only as a new operation (its removal, a new payload).
+            again = same_payload and row.get("_cdp_status") != "dead"
+            attempt = (prev_attempts if again else 0) + 1
             base = {
                 "destination": self.destination, "key": key, "payload_hash": row["_cdp_hash"],
                 "remote_id": out.remote_id or row.get("_cdp_remote_id"),
@@ -130,9 +132,11 @@ class Recorder:
             else:  # failed
                 is_dead = attempt >= self.max_attempts
                 log_status = "dead" if is_dead else "failed"
+                status = log_status
                 if op == "remove":
                     base["payload_hash"] = row.get("_cdp_prev_hash")
-                state.append(base | {"status": log_status, "attempts": attempt,
+                    status = "stuck" if is_dead else status  # not offered again: see tables.py
+                state.append(base | {"status": status, "attempts": attempt,
                                      "last_error": _err(out)})  # fmt: skip
                 tally.failed += 1
                 if is_dead:

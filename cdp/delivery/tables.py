@@ -2,8 +2,10 @@
 
 - `delivery_state`: what each destination holds, per key, as far as the product knows.
   status: sent | pending (journey event recorded, outcome not yet known) | failed (retried
-  next run) | dead (gave up; retried only when the payload changes) | exited (flag removal
-  done) | uncertain (journey event may or may not have entered; never re-fired automatically).
+  next run) | dead (an upsert given up on; retried only when the payload changes, removed if
+  an earlier one was delivered) | stuck (a removal given up on: the row stays; touched again
+  only by a changed payload) | exited (flag removal done) | uncertain (journey event may or
+  may not have entered; never re-fired automatically).
 - `sync_log`: one row per row-level outcome of every run (append-only audit).
 - `dead_letters`: rows given up on after `max_attempts`, and uncertain journey events.
 """

@@ -28,7 +28,7 @@ from urllib.parse import quote
 import requests
 
 from cdp.errors import TerminalError, TransientError
-from cdp.salesforce.errors import SessionExpiredError
+from cdp.salesforce.errors import SessionExpiredError, UncertainDeliveryError
 from cdp.salesforce.http import RetryPolicy, make_session, retry, send
 from cdp.salesforce.secrets import REDACTOR, logger, secret_from_env
 from cdp.salesforce.settings import SalesforceSettings
@@ -127,7 +127,10 @@ class MarketingCloudClient:
         if mc.account_id:
             body["account_id"] = mc.account_id
         url = f"{self.settings.mc_auth_url}v2/token"
-        reply = send(self.session, "POST", url, what="Marketing Cloud token", json=body).json()
+        try:
+            reply = send(self.session, "POST", url, what="Marketing Cloud token", json=body).json()
+        except UncertainDeliveryError as err:  # a token grant changes nothing: safe to retry
+            raise TransientError(str(err)) from None
         REDACTOR.add(reply.get("access_token"))
         expires_in = float(reply.get("expires_in", 1200))
         margin = min(

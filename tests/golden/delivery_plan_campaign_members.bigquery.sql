@@ -97,12 +97,18 @@ WITH src AS (
         s.key IS NULL
         OR s.status IN ('failed', 'exited')
         OR (
-          s.status IN ('sent', 'dead') AND s.payload_hash <> d._cdp_hash
+          s.status IN ('sent', 'dead', 'stuck') AND s.payload_hash <> d._cdp_hash
         )
       )
     )
     OR (
-      d._cdp_key IS NULL AND s.status IN ('sent', 'failed')
+      d._cdp_key IS NULL
+      AND (
+        s.status IN ('sent', 'failed')
+        OR (
+          s.status = 'dead' AND NOT s.first_sent_at IS NULL
+        )
+      )
     )
 )
 SELECT

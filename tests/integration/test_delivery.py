@@ -16,7 +16,7 @@ from cdp.delivery.clients import Clients
 from cdp.delivery.diff import plan_query
 from cdp.delivery.engine import DeliveryReport
 from cdp.delivery.state import release_uncertain
-from cdp.errors import ConfigError
+from cdp.errors import ConfigError, TransientError
 from cdp.salesforce.http import RetryPolicy
 from cdp.salesforce.marketing_cloud import MarketingCloudClient
 from cdp.salesforce.settings import SalesforceSettings
@@ -26,6 +26,7 @@ from tests.golden import assert_golden
 from tests.integration.test_delivery_support import (
     T0,
     Names,
+    Person,
     campaign_members,
     de_rows,
     declare,
@@ -245,6 +246,33 @@ def test_outage_stops_destination_and_next_run_catches_up(
     assert states == [{"status": "sent", "attempts": 0}]  # outages do not count as row attempts
 
 
+def test_token_outage_during_a_journey_send_is_retried_not_uncertain(
+    emulator: Emulator,
+    names: Names,
+    duck: DuckDBBackend,
+    sf_settings: SalesforceSettings,
+    policy: RetryPolicy,
+) -> None:
+    ps = people(emulator, 4)
+    dests = destinations(names)
+    clients = _clients(sf_settings, policy, dests)
+    load_inputs(duck, ps, [], firings=[(ps[0].uid, "x")])
+    _run(duck, dests, clients, "k1", "journey")  # the token is in hand
+    load_inputs(duck, ps, [], firings=[(p.uid, "x") for p in ps])
+    emulator.faults.expire_tokens(r"POST /mc-rest/interaction/v1/async/events", times=1)
+    emulator.faults.drop(r"POST /mc-auth/v2/token", times=None)  # renewing it breaks off
+    with pytest.raises(TransientError, match="Marketing Cloud token"):  # the run is retried
+        _run(duck, dests, clients, "k2", "journey")
+    # The token is fetched before the events call: nothing can have entered the journey.
+    log = table(duck, "SELECT status, COUNT(*) AS n FROM sync_log WHERE run_id = 'k2' GROUP BY 1")
+    assert log == [{"status": "retry", "n": 3}]
+    assert table(duck, "SELECT COUNT(*) AS n FROM dead_letters") == [{"n": 0}]
+    emulator.faults.clear()
+    assert _run(duck, dests, clients, "k3", "journey")["journey"].sent == 3
+    keys = journey_keys(emulator, names.event_key)
+    assert len(keys) == len(set(keys)) == 4
+
+
 def test_row_failures_retry_on_later_runs_then_dead_letter(
     emulator: Emulator,
     names: Names,
@@ -296,6 +324,72 @@ def test_row_failures_retry_on_later_runs_then_dead_letter(
     report = _run(duck, dests, clients, "rf5")
     assert report["de"].sent == 1 and report["campaign"].sent == 0 and report["journey"].sent == 0
     assert journey_keys(emulator, names.event_key).count(f"abandon|{bad.uid}|x") == 0
+
+
+def test_a_dead_update_is_still_removed_when_the_person_opts_out(
+    emulator: Emulator,
+    names: Names,
+    duck: DuckDBBackend,
+    sf_settings: SalesforceSettings,
+    policy: RetryPolicy,
+) -> None:
+    ps = people(emulator, 4)
+    bad, other = ps[1], ps[2]
+    dests = destinations(names, max_attempts=2)
+    clients = _clients(sf_settings, policy, dests)
+    members = [p.uid for p in ps]
+    load_inputs(duck, ps, members)
+    _run(duck, dests, clients, "d1", "de")
+    faults = emulator.faults
+    faults.fail_rows(names.de_key, lambda r: r.get("contact_key") == bad.crm_id)
+    load_inputs(duck, ps, members, emails={bad.uid: "new@example.com"})
+    dead = [_run(duck, dests, clients, f"d{i}", "de")["de"].dead_lettered for i in (2, 3)]
+    assert dead == [0, 1]  # the update is dead; their earlier row is still in the DE
+    faults.clear()
+
+    def delete_fails(person: Person, times: int | None) -> None:
+        faults.error(rf"DELETE .*key:{names.de_key}/rows/.*{person.crm_id}", 400, times=times)
+
+    delete_fails(bad, 1)
+    load_inputs(duck, ps, members, opted_out={bad.uid})
+    report = _run(duck, dests, clients, "d4", "de")
+    assert report["de"].failed == 1 and report["de"].dead_lettered == 0  # the removal's own count
+    assert _run(duck, dests, clients, "d5", "de")["de"].removed == 1
+    assert set(de_rows(emulator, names.de_key)) == {p.crm_id for p in ps} - {bad.crm_id}
+    # A removal given up on is not retried (nor dead-lettered again) on every later run.
+    delete_fails(other, None)
+    load_inputs(duck, ps, members, opted_out={bad.uid, other.uid})
+    dead = [_run(duck, dests, clients, f"d{i}", "de")["de"].dead_lettered for i in (6, 7)]
+    assert dead == [0, 1] and _run(duck, dests, clients, "d8", "de")["de"].removes == 0
+    letters = table(duck, "SELECT operation FROM dead_letters WHERE destination = 'de'")
+    assert [d["operation"] for d in letters] == ["update", "remove"]
+
+
+def test_a_refused_request_counts_as_an_attempt_then_dead_letters(
+    emulator: Emulator,
+    names: Names,
+    duck: DuckDBBackend,
+    sf_settings: SalesforceSettings,
+    policy: RetryPolicy,
+) -> None:
+    ps = people(emulator, 3)
+    raw = destinations(names, max_attempts=2).model_dump()
+    raw["destinations"][1]["event_definition_key"] = "APIEvent-no-such-event"  # HTTP 400
+    dests = validate(Destinations, raw)
+    clients = _clients(sf_settings, policy, dests)
+    load_inputs(duck, ps, [p.uid for p in ps], firings=[(p.uid, "x") for p in ps])
+    emulator.faults.error(rf"(PUT|POST) /mc-rest/.*key:{names.de_key}/", 400, times=None)
+    reports = [
+        deliver(duck, dests, clients, run_id=f"t{i}", now=NOW, only=["de", "journey"])
+        for i in (1, 2, 3)
+    ]
+    for name in ("de", "journey"):
+        runs = [(r[name].failed, r[name].dead_lettered) for r in reports]
+        assert runs == [(3, 0), (3, 3), (0, 0)], name  # given up on: no longer sent every run
+    dead = table(duck, "SELECT DISTINCT destination, error_code, attempts FROM dead_letters")
+    assert sorted(d["destination"] for d in dead) == ["de", "journey"]
+    assert {(d["error_code"], d["attempts"]) for d in dead} == {("TerminalError", 2)}
+    assert journey_keys(emulator, names.event_key) == [] and de_rows(emulator, names.de_key) == {}
 
 
 def test_uncertain_journey_batch_is_never_refired_until_released(
