@@ -31,7 +31,7 @@ def upsert_async(
     mc: MarketingCloudClient, de_key: str, rows: Sequence[Row], ok: Outcome
 ) -> list[Outcome]:
     request_id = mc.upsert_rows_async(de_key, rows)
-    return _row_outcomes(mc.wait_for_request(request_id), len(rows), ok)
+    return _row_outcomes(mc.wait_for_request(request_id, rows=len(rows)), len(rows), ok)
 
 
 def upsert(
@@ -68,7 +68,7 @@ def insert_owned(
     which errs on the safe side (they are never deleted)."""
     out: list[Outcome] = []
     for chunk in chunks(rows, batching.async_max_rows):
-        results = mc.wait_for_request(mc.insert_rows_async(de_key, chunk))
+        results = mc.wait_for_request(mc.insert_rows_async(de_key, chunk), rows=len(chunk))
         outcomes = _row_outcomes(results, len(chunk), Outcome("sent", owned=True))
         existing = [
             i for i, r in enumerate(results)

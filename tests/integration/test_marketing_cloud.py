@@ -45,6 +45,28 @@ def test_async_upsert_poll_and_per_row_results(
     assert len(statuses) >= 2  # it was Pending first, so the client polled
 
 
+def test_an_error_free_async_job_needs_no_results(
+    mc: MarketingCloudClient, emulator: Emulator
+) -> None:
+    """The documented results list only the error items: an error-free job's rows all succeeded."""
+    from cdp.delivery.send_de import upsert_async
+    from cdp.delivery.state import Outcome
+
+    emulator.state.config.async_results_errors_only = True
+    try:
+        request_id = mc.upsert_rows_async(DE, _rows("errors-only", 3))
+        assert mc.wait_for_request(request_id) == []  # what a positional reading would see
+        assert [r.ok for r in mc.wait_for_request(request_id, rows=3)] == [True] * 3
+        assert [
+            o.status for o in upsert_async(mc, DE, _rows("errors-only", 2), Outcome("sent"))
+        ] == [
+            "sent",
+            "sent",
+        ]
+    finally:
+        emulator.state.config.async_results_errors_only = False
+
+
 def test_async_insert_duplicate_key_is_a_row_error(mc: MarketingCloudClient) -> None:
     rows = _rows("async-ins", 2)
     mc.wait_for_request(mc.insert_rows_async(DE, rows))

@@ -15,7 +15,7 @@ Routes (facts file §2):
 - POST /interaction/v1/events -> 201; POST /interaction/v1/async/events -> 202 (MC-EVT, MC-EVTB)
 
 [derived] async `results` lists one item per submitted row, in order, with status "OK" or
-"Error" (official examples show only error items and no row key).
+"Error" (official examples show only error items and no row key: `async_results_errors_only`).
 """
 
 from __future__ import annotations
@@ -170,6 +170,8 @@ def mc_rest_router(state: EmulatorState, faults: FaultPlan) -> APIRouter:
         require_token(state, request, "mc")
         req = _request(request_id)
         items = [] if req.polls_left > 0 else req.results
+        if state.config.async_results_errors_only:
+            items = [r for r in items if r["status"] == "Error"]
         start = (max(page, 1) - 1) * pageSize
         return {
             "page": page,

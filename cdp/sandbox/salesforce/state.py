@@ -34,6 +34,9 @@ class EmulatorConfig:
     sales_token_lifetime_s: float = 2 * 3600
     mc_token_lifetime_s: int = 1200
     async_pending_polls: int = 1  # status polls answered "Pending" before "Complete"
+    # Async `results` list only the error items, as the official example shows (else one item
+    # per row, in order: the [derived] reading the client's row outcomes rely on).
+    async_results_errors_only: bool = False
     bulk_pending_polls: int = 1  # job polls answered "InProgress" before "JobComplete"
     rowset_max_rows: int = 50
     async_max_items: int = 32_000
