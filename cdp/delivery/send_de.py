@@ -30,8 +30,23 @@ def _row_outcomes(results: list[RowResult], n: int, ok: Outcome) -> list[Outcome
 def upsert_async(
     mc: MarketingCloudClient, de_key: str, rows: Sequence[Row], ok: Outcome
 ) -> list[Outcome]:
-    request_id = mc.upsert_rows_async(de_key, rows)
-    return _row_outcomes(mc.wait_for_request(request_id, rows=len(rows)), len(rows), ok)
+    """Upsert `rows` in one async job; each row's outcome.
+
+    When the job had errors but its results do not line up with the rows (the documented
+    results list only the error items, with no row key), the rows are upserted again in halves
+    until they do: an upsert is idempotent, and a single row's results are its own. That costs
+    about two jobs per halving for each bad row, instead of retrying the whole batch forever.
+    """
+    results = mc.wait_for_request(mc.upsert_rows_async(de_key, rows), rows=len(rows))
+    if len(results) == len(rows):  # always so when the job had no errors
+        return _row_outcomes(results, len(rows), ok)
+    if len(rows) == 1:
+        errors = [r for r in results if not r.ok]
+        if not errors:
+            return [Outcome("failed", "ASYNC_ERROR", "the job reported errors but listed none")]
+        return [Outcome("failed", errors[0].error_code or errors[0].status, errors[0].message)]
+    half = len(rows) // 2
+    return upsert_async(mc, de_key, rows[:half], ok) + upsert_async(mc, de_key, rows[half:], ok)
 
 
 def upsert(

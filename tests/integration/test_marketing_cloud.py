@@ -67,6 +67,34 @@ def test_an_error_free_async_job_needs_no_results(
         emulator.state.config.async_results_errors_only = False
 
 
+def test_error_only_results_are_traced_to_their_rows(
+    mc: MarketingCloudClient, emulator: Emulator
+) -> None:
+    """Results without a row key: the rows are upserted again in halves to find the bad ones."""
+    from cdp.delivery.send_de import upsert_async
+    from cdp.delivery.state import Outcome
+
+    emulator.state.config.async_results_errors_only = True
+    emulator.faults.fail_rows(DE, lambda r: r["contact_key"] in ("c2", "c5"), "Bad", "no")
+    try:
+        outcomes = upsert_async(mc, DE, _rows("halves", 7), Outcome("sent"))
+    finally:
+        emulator.state.config.async_results_errors_only = False
+        emulator.faults.clear()
+    assert [o.status for o in outcomes] == [
+        "sent",
+        "sent",
+        "failed",
+        "sent",
+        "sent",
+        "failed",
+        "sent",
+    ]
+    assert outcomes[2].error_code == "Bad"
+    stored = {r["contact_key"] for r in emulator.state.de_rows(DE) if r["audience_key"] == "halves"}
+    assert stored == {"c0", "c1", "c3", "c4", "c6"}
+
+
 def test_async_insert_duplicate_key_is_a_row_error(mc: MarketingCloudClient) -> None:
     rows = _rows("async-ins", 2)
     mc.wait_for_request(mc.insert_rows_async(DE, rows))
