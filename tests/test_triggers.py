@@ -140,6 +140,23 @@ def test_reruns_and_lookback_reprocessing_fire_nothing_new(duck: DuckDBBackend) 
     assert fired(duck) == before
 
 
+def test_reattributed_start_fires_at_most_once(duck: DuckDBBackend) -> None:
+    # Identity re-attributes already staged rows between runs (a late login, a CID's first login
+    # backfilling its anonymous past): the same click must not fire again for its new owner.
+    def staged(uid: str | None) -> list[dict[str, Any]]:
+        return [click(uid, T0, event_key="k_click", cid="c1"), tick(T0 + 120 * MIN_US)]  # type: ignore[arg-type]
+
+    within_expiry = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=T0 + 120 * MIN_US)
+    td = spec(expiry="6h")
+    runs = []
+    for uid in (None, "a", "b"):  # anonymous (undecidable), backfilled to a, then moved to b
+        load(duck, staged(uid), PEOPLE)
+        report = detect_triggers(duck, [td], now=within_expiry, settings=NO_CAP)
+        runs.append([(d.candidate.uid, d.status) for d in report.decisions])
+    assert runs == [[], [("a", "fire")], []]
+    assert fired(duck) == [("a", "k_click")] and decided(duck) == {"a": "fire"}
+
+
 def test_provisional_rows_are_read(duck: DuckDBBackend) -> None:
     load(duck, [click("a", T0, is_provisional=True), tick(T0 + 60 * MIN_US)], PEOPLE)
     assert len(detect_triggers(duck, [spec()], now=NOW, settings=NO_CAP).firings) == 1

@@ -57,6 +57,7 @@ def candidates_select(spec: TriggerSpec) -> exp.Select:
         )
     )
     # Decisions key on the event as text: `event_key` is an INT64 fingerprint from staging.
+    # Not on uid: identity may re-attribute an already decided start to another person later.
     start_key = exp.cast(col("event_key", "s"), exp.DataType.build("STRING"))
     decided = exp.Exists(
         this=exp.select(lit(1))
@@ -64,7 +65,6 @@ def candidates_select(spec: TriggerSpec) -> exp.Select:
         .where(
             exp.and_(
                 exp.EQ(this=col("trigger", "f"), expression=lit(spec.name)),
-                exp.EQ(this=col("uid", "f"), expression=col("stitched_uid", "s")),
                 exp.EQ(this=col("start_event_key", "f"), expression=start_key.copy()),
             )
         )

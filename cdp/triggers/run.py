@@ -1,13 +1,14 @@
 """Detecting trigger occurrences and recording each decision once.
 
 - `trigger_decisions`: every decided start (fire, cooldown, capped, expired), keyed
-  (trigger, uid, start_event_key); a key in here is never decided again.
+  (trigger, start_event_key); a key in here is never decided again, even if identity later
+  attributes the start to another person (the row keeps the uid it was decided for).
 - `trigger_firings`: only the `fire` decisions, what delivery reads (rows whose `deliver_after`
   has passed and whose `expires_at` has not), with each trigger's `context` columns as STRING
   columns (added on first use) and as one JSON `context` column.
 
 Re-running, or reprocessing a lookback window, inserts only keys not yet decided, so nothing
-ever fires twice for the same (trigger, uid, start event).
+ever fires twice for the same (trigger, start event).
 """
 
 from __future__ import annotations
@@ -190,9 +191,9 @@ def _record(
     fixed = ", ".join(f"`{name}`" for name, _, _ in _COLUMNS)
     everything = ", ".join([fixed, *(f"`{c}`" for c in context_columns)])
 
-    def new_keys(table: str) -> str:
+    def new_keys(table: str) -> str:  # no uid: see the module docstring
         return (
-            f"NOT EXISTS (SELECT 1 FROM {table} AS f WHERE f.`trigger` = n.`trigger` AND f.uid = n.uid "
+            f"NOT EXISTS (SELECT 1 FROM {table} AS f WHERE f.`trigger` = n.`trigger` "
             "AND f.start_event_key = n.start_event_key)"
         )
 

@@ -48,7 +48,6 @@ WHERE
     FROM `demo-project`.cdp.trigger_decisions AS f
     WHERE
       f.trigger = 'test_drive_abandon'
-      AND f.uid = s.stitched_uid
       AND f.start_event_key = CAST(s.event_key AS STRING)
   )
   AND COALESCE(s.analytics_storage, '') <> 'No'
