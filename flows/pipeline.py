@@ -34,13 +34,14 @@ RETRYING: dict[str, Any] = {
 @task(**RETRYING)
 def pull_crm(settings: Settings) -> int:
     from cdp.identity import load_crm
-    from cdp.salesforce.crm_pull import pull_crm as pull
+    from cdp.salesforce.crm_pull import sync_crm
     from cdp.salesforce.sales_cloud import SalesCloudClient
 
     with open_backend(settings) as backend:
         if settings.crm.source != "salesforce":
             return load_crm(backend, settings.crm, Path("."))
-        rows, _ = pull(SalesCloudClient(settings.salesforce), backend, None)
+        rows, mode = sync_crm(SalesCloudClient(settings.salesforce), backend)
+        get_run_logger().info("CRM pull (%s): %d rows", mode, rows)
         return rows
 
 

@@ -2,6 +2,7 @@
 
     rows, watermark = pull_crm(client, backend, since=None)        # full load (replaces the table)
     rows, watermark = pull_crm(client, backend, since=watermark)   # incremental, merged by record_id
+    rows, mode = sync_crm(client, backend)                         # the pipeline's: either, as due
 
 Incremental pulls ask for `SystemModstamp > since` (minus `crm.overlap_seconds`), ordered by
 SystemModstamp, Id, page by page (query + query_more; results stream as Arrow batches and are
@@ -32,6 +33,7 @@ from cdp.salesforce.settings import CrmPullSettings
 
 CRM_TABLE = "crm_customers"
 STAGING_TABLE = "crm_customers_delta"
+STATE_TABLE = "crm_pull_state"  # one row: when the last full pull ran, and the watermark
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _TYPES: dict[str, pa.DataType] = {
     "boolean": pa.bool_(),
@@ -182,3 +184,35 @@ def pull_crm(
     watermark = stats["watermark"] or since
     logger.info("CRM pull: %d rows since %s; watermark now %s", stats["rows"], since, watermark)
     return stats["rows"], watermark
+
+
+def sync_crm(
+    client: SalesCloudClient, backend: Backend, *, now: datetime | None = None
+) -> tuple[int, str]:
+    """Bring `crm_customers` up to date; returns (rows pulled, "full" or "incremental").
+
+    Incremental from the stored watermark; in full when there is no table or watermark yet, or
+    the last full pull is `crm.full_pull_every_hours` old, since only a full pull drops the
+    records deleted in Salesforce. The state is written after the pull: an interrupted one is
+    simply repeated.
+    """
+    now = now or datetime.now(UTC)
+    every = timedelta(hours=client.settings.sales_cloud.crm.full_pull_every_hours)
+    last_full, since = _pull_state(backend)
+    full = since is None or last_full is None or now - last_full >= every
+    if full or not backend.table_exists(CRM_TABLE):
+        full, since = True, None
+    rows, watermark = pull_crm(client, backend, since)
+    backend.execute(
+        f"CREATE OR REPLACE TABLE {STATE_TABLE} AS SELECT CAST(@last_full AS TIMESTAMP) AS "
+        "last_full_at, CAST(@watermark AS TIMESTAMP) AS watermark",
+        {"last_full": now if full else last_full, "watermark": watermark},
+    )
+    return rows, "full" if full else "incremental"
+
+
+def _pull_state(backend: Backend) -> tuple[datetime | None, datetime | None]:
+    if not backend.table_exists(STATE_TABLE):
+        return None, None
+    rows = backend.query(f"SELECT last_full_at, watermark FROM {STATE_TABLE}").to_pylist()
+    return (rows[0]["last_full_at"], rows[0]["watermark"]) if rows else (None, None)

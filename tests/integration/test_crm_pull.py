@@ -89,3 +89,29 @@ def test_attributes_are_typed_from_describe(sf_settings: SalesforceSettings) -> 
     schema = backend.query(f"SELECT first_name, created_at FROM {CRM_TABLE} LIMIT 1").schema
     assert str(schema.field("first_name").type) == "string"
     assert str(schema.field("created_at").type).startswith("timestamp")
+
+
+def test_the_pipeline_pulls_incrementally_and_in_full_when_due(
+    sales: SalesCloudClient, emulator: Emulator
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from cdp.salesforce.crm_pull import STATE_TABLE, sync_crm
+
+    backend = DuckDBBackend(":memory:")
+    everyone = len(emulator.state.all("Contact")) + len(emulator.state.all("Lead"))
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    assert sync_crm(sales, backend, now=t0) == (everyone, "full")  # no state yet
+    contact = emulator.state.all("Contact")[0]
+    sales.upsert_collection("Contact", "Web_User_Id__c",
+                            [{"Web_User_Id__c": contact["Web_User_Id__c"], "Email": "x@example.com"}])  # fmt: skip
+    rows, mode = sync_crm(sales, backend, now=t0 + timedelta(hours=1))
+    assert mode == "incremental" and 1 <= rows < everyone
+    email = backend.scalar(f"SELECT email FROM {CRM_TABLE} WHERE record_id = '{contact['Id']}'")
+    assert email == "x@example.com"
+    assert backend.scalar(f"SELECT COUNT(*) FROM {CRM_TABLE}") == everyone
+    # A full pull (the only one to drop records deleted in Salesforce) once a day by default.
+    assert sync_crm(sales, backend, now=t0 + timedelta(hours=24)) == (everyone, "full")
+    assert backend.scalar(f"SELECT last_full_at FROM {STATE_TABLE}") == t0 + timedelta(hours=24)
+    backend.execute(f"DROP TABLE {CRM_TABLE}")
+    assert sync_crm(sales, backend, now=t0 + timedelta(hours=25))[1] == "full"  # table gone
