@@ -255,3 +255,16 @@ def test_every_bigquery_statement_of_a_run_parses(
     assert "CREATE TABLE IF NOT EXISTS `demo-project`.cdp.audience_members" in text
     assert "BEGIN" not in text  # the transaction is the backend's business
     assert sum(s.startswith("INSERT INTO") for s in recorder.statements) == 4
+
+
+def test_the_default_clock_ignores_events_from_a_device_clock_ahead(duck: DuckDBBackend) -> None:
+    """The latest event, but none after the wall clock: GA4 timestamps come from the client."""
+    from datetime import UTC, datetime
+
+    from cdp.segments.clock import resolve_as_of
+    from cdp.segments.durations import to_micros
+
+    ahead = to_micros(datetime.now(UTC) + timedelta(days=1))
+    load(duck, [dict(stitched_uid="a", event_name="page_view", event_timestamp=AS_OF_US),
+                dict(stitched_uid="b", event_name="page_view", event_timestamp=ahead)], [])  # fmt: skip
+    assert resolve_as_of(duck, None) == AS_OF_US

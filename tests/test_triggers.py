@@ -11,6 +11,7 @@ import pytest
 
 from cdp.backends.bigquery import BigQueryBackend
 from cdp.backends.duckdb import DuckDBBackend
+from cdp.segments.durations import from_micros
 from cdp.segments.loader import load_specs
 from cdp.specs import validate
 from cdp.triggers import TriggerSettings, TriggerSpec, detect_triggers, next_due
@@ -98,6 +99,16 @@ def test_abandoned_fires_completed_does_not(duck: DuckDBBackend) -> None:
     assert row["model"] == "ev9" and json.loads(row["context"]) == {"model": "ev9"}
     assert row["crm_record_id"] == "003a" and row["status"] == "fire"
     assert row["deliver_after"] == NOW and row["expires_at"] is None
+
+
+def test_a_device_clock_ahead_does_not_move_the_watermark(duck: DuckDBBackend) -> None:
+    """GA4's event_timestamp is the client's clock: an event 'from tomorrow' is not data up to
+    tomorrow. The click is undecided until data past its wait arrives, not fired as abandoned."""
+    ahead = tick(T0 + 24 * 60 * MIN_US)  # a device set a day ahead
+    load(duck, [click("a", T0), tick(T0 + 20 * MIN_US), ahead], PEOPLE)
+    now = from_micros(T0 + 20 * MIN_US)
+    report = detect_triggers(duck, [spec()], now=now, settings=NO_CAP)
+    assert report.decisions == [] and report.watermark == from_micros(T0 + 5 * MIN_US)
 
 
 def test_late_completion_never_causes_a_false_abandonment(duck: DuckDBBackend) -> None:
@@ -197,8 +208,9 @@ def test_cooldown_within_a_run_and_across_runs(duck: DuckDBBackend) -> None:
         [click("a", T0 + 25 * 60 * MIN_US, event_key="next_day"), tick(T0 + 26 * 60 * MIN_US)],
         PEOPLE,
     )
+    next_day = NOW + timedelta(days=1)  # the data is never complete beyond now
     assert [
-        d.status for d in detect_triggers(duck, [cooled], now=NOW, settings=NO_CAP).decisions
+        d.status for d in detect_triggers(duck, [cooled], now=next_day, settings=NO_CAP).decisions
     ] == ["fire"]
     assert len(fired(duck)) == 2
 
@@ -256,12 +268,12 @@ def test_quiet_hours_hold_delivery(duck: DuckDBBackend) -> None:
 
 
 def test_expiry_never_sends_stale_occurrences(duck: DuckDBBackend) -> None:
-    # Clicked at 21:00 Seoul (12:00 UTC); decided at 21:45 Seoul inside quiet hours: held to 08:00,
+    # Clicked at 21:00 Seoul (12:00 UTC); decided at 21:50 Seoul inside quiet hours: held to 08:00,
     # 11 hours after the click.
     click_us = int(datetime(2024, 5, 19, 12, 0, tzinfo=UTC).timestamp()) * 1_000_000
-    now = datetime(2024, 5, 19, 12, 45, tzinfo=UTC)
+    now = datetime(2024, 5, 19, 12, 50, tzinfo=UTC)
     quiet = {"start": "21:00", "end": "08:00", "time_zone": "Asia/Seoul"}
-    load(duck, [click("a", click_us), click("b", click_us), tick(click_us + 60 * MIN_US)], PEOPLE)
+    load(duck, [click("a", click_us), click("b", click_us), tick(click_us + 50 * MIN_US)], PEOPLE)
     short = spec(name="short", expiry="6h", quiet_hours=quiet)
     long = spec(name="long", expiry="12h", quiet_hours=quiet)
     report = detect_triggers(duck, [short, long], now=now, settings=NO_CAP)

@@ -24,9 +24,8 @@ from typing import Any
 import pyarrow as pa
 
 from cdp.backends.base import Backend
-from cdp.segments.clock import new_run_id
+from cdp.segments.clock import latest_event_us, new_run_id
 from cdp.segments.durations import from_micros, to_micros
-from cdp.segments.population import EVENTS
 from cdp.triggers.compile import DECISIONS, FIRINGS, candidates_select
 from cdp.triggers.schedule import FIRE, Candidate, Decision, Fired, decide
 from cdp.triggers.spec import TriggerSettings, TriggerSpec
@@ -220,11 +219,12 @@ def detect_triggers(
     now = _utc(now) if now is not None else datetime.now(UTC)
     context_columns = _context_columns(triggers)
     ensure_tables(backend, context_columns)
-    latest = backend.scalar(f"SELECT MAX(event_timestamp) FROM {EVENTS}")
+    # The data is complete up to its latest event, but never beyond `now` (see segments.clock).
+    latest = latest_event_us(backend, not_after=now)
     run_id = new_run_id(to_micros(now))
     if latest is None or not triggers:
         return TriggerReport(now=now, watermark=None, run_id=run_id)
-    watermark_us = int(latest) - settings.safety_lag.micros
+    watermark_us = latest - settings.safety_lag.micros
     params = {"watermark_us": watermark_us, "since_us": watermark_us - settings.lookback.micros}
     candidates = [c for spec in triggers for c in _candidates(backend, spec, params)]
     decisions = decide(
