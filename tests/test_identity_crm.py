@@ -167,3 +167,13 @@ def test_suspicious_uids_per_day(duck: DuckDBBackend) -> None:
     assert (day["suspicious_uids"], day["suspicious_uid_events"], day["uids"]) == (1, 3, 0)
     counts = [v for k, v in day.items() if k.endswith(("events", "uids", "cids")) and v is not None]
     assert counts and all(type(v) is int for v in counts)  # not decimals
+
+
+def test_stats_on_tables_of_an_older_layout_say_what_to_do(identity: DuckDBBackend) -> None:
+    identity.execute(
+        "CREATE OR REPLACE TABLE identity_junk AS SELECT '20240301' AS shard_date, 1 AS events"
+    )
+    with pytest.raises(
+        InputError, match="identity tables do not match this version: run the identity"
+    ):
+        identity_stats(identity)

@@ -14,7 +14,7 @@ from typing import Any
 import pyarrow as pa
 
 from cdp.backends.base import Backend
-from cdp.errors import InputError
+from cdp.errors import BackendError, InputError
 from cdp.identity import tables as t
 from cdp.identity.links import shared_devices, suspicious_uids
 from cdp.identity.profiles import describe_sample, unmatched_sample
@@ -217,6 +217,11 @@ def identity_stats(backend: Backend) -> IdentityStats:
             int(prof["crm_matched"] or 0),
         )
         stats.crm_unmatched_sample = unmatched_sample(backend)
-    backend.execute(daily_sql(with_profiles=stats.profiles is not None))
+    try:
+        backend.execute(daily_sql(with_profiles=stats.profiles is not None))
+    except BackendError as err:  # e.g. tables built by an older version, before a layout change
+        raise InputError(
+            f"identity tables do not match this version: run the identity step ({err})"
+        ) from err
     stats.daily = backend.query(f"SELECT * FROM {t.DAILY} ORDER BY event_date").to_pylist()
     return stats
