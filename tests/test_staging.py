@@ -134,9 +134,15 @@ def test_plan_reads_lookback_window_plus_unseen_and_intraday() -> None:
     plan = plan_shards(daily, ["20240110", "20240111"], seen, lookback_days=3)
     assert plan.daily == ("20240106", "20240107", "20240108", "20240109", "20240110")
     assert plan.intraday == ("20240111",)  # 20240110's intraday is superseded by its daily shard
-    # A shard never staged before is read even if it is older than the lookback.
+    # A shard never staged before is read even if it is older than the lookback, alone: not
+    # every shard after it.
     plan = plan_shards(daily, [], seen - {"events_20240102"}, lookback_days=3)
-    assert plan.daily[0] == "20240102"
+    assert plan.daily == ("20240102", "20240106", "20240107", "20240108", "20240109", "20240110")
+    # Intraday-only exports (or a paused daily export) have a watermark too: no re-read of
+    # every intraday shard on each run.
+    intraday = [f"202401{d:02d}" for d in range(1, 11)]
+    plan = plan_shards([], intraday, {f"events_intraday_{d}" for d in intraday}, lookback_days=3)
+    assert plan.intraday == ("20240107", "20240108", "20240109", "20240110")
 
 
 def test_bad_inputs_are_one_line_errors(duck: DuckDBBackend) -> None:

@@ -193,14 +193,23 @@ def plan_shards(
         raise InputError(f"impossible date range: start {start} is after end {end}")
     lo = start.strftime("%Y%m%d") if start else None
     hi = end.strftime("%Y%m%d") if end else None
+    gaps: set[str] = set()
     if lo is None:
         staged_daily = sorted(d for d in daily if f"{DAILY_PREFIX}{d}" in seen)
-        if staged_daily:
-            watermark = datetime.strptime(staged_daily[-1], "%Y%m%d").date()
+        # A property exporting only intraday shards (or whose daily export paused) still has a
+        # watermark: its latest staged intraday shard.
+        staged = staged_daily or sorted(d for d in intraday if f"{INTRADAY_PREFIX}{d}" in seen)
+        if staged:
+            watermark = datetime.strptime(staged[-1], "%Y%m%d").date()
             lo = (watermark - timedelta(days=lookback_days)).strftime("%Y%m%d")
-            unseen = [d for d in daily if f"{DAILY_PREFIX}{d}" not in seen]
-            lo = min([lo, *unseen])
-    in_range = [d for d in sorted(daily) if (lo is None or d >= lo) and (hi is None or d <= hi)]
+            # Unstaged daily shards older than the window (a failed run, a late or backfilled
+            # shard) are read too, alone: a range from the oldest would re-read every shard
+            # after it.
+            gaps = {d for d in daily if f"{DAILY_PREFIX}{d}" not in seen and d < lo}
+    in_range = [
+        d for d in sorted(daily)
+        if (lo is None or d >= lo or d in gaps) and (hi is None or d <= hi)
+    ]  # fmt: skip
     daily_set = set(daily)
     provisional = [
         d
