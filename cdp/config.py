@@ -12,9 +12,10 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from cdp.backends.base import Backend
+from cdp.ga4.schema import STAGED_HEAD, STAGED_TAIL
 from cdp.regex import compile_re2
 from cdp.salesforce.settings import SalesforceSettings
 from cdp.specs import StrictModel, TimeZoneName, load_yaml_model
@@ -67,10 +68,35 @@ class ParamColumn(StrictModel):
         return self.column or re.sub(r"[^A-Za-z0-9_]", "_", self.key).lower()
 
 
+_COLUMN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
 class StagingSettings(StrictModel):
     lookback_days: int = Field(default=3, ge=0, le=60)
     extra_params: list[ParamColumn] = Field(default_factory=list)
     user_properties: list[ParamColumn] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _distinct_columns(self) -> StagingSettings:
+        # Two params on one column (keys `차종` and `모델` both derive `__`), or one on a built-in
+        # column, would be renamed or rejected by the engine instead of staged.
+        seen: dict[str, str] = {}
+        for column in [*self.extra_params, *self.user_properties]:
+            name = column.column_name
+            if not _COLUMN_NAME.match(name):
+                raise ValueError(
+                    f"param {column.key!r}: column {name!r} is not a valid name; set `column`"
+                )
+            if name.lower() in {*STAGED_HEAD, *STAGED_TAIL, "url"}:  # url: a helper column
+                raise ValueError(
+                    f"param {column.key!r}: column {name!r} is a built-in column; set `column`"
+                )
+            if name.lower() in seen:
+                raise ValueError(
+                    f"params {seen[name.lower()]!r} and {column.key!r} both stage into column {name!r}; set `column`"
+                )
+            seen[name.lower()] = column.key
+        return self
 
 
 class IdentitySettings(StrictModel):

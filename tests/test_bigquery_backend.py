@@ -124,6 +124,13 @@ def test_errors_are_translated_once() -> None:
         backend(FakeBigQuery(fail_with=(503, "backendError"))).execute("SELECT 1")
     with pytest.raises(BackendError, match="BigQuery"):
         backend(FakeBigQuery(fail_with=(400, "invalidQuery"))).execute("SELECT 1")
+    # Retryable by their reason, whatever the status: a rate limit is a 403, a backend fault a 400.
+    with pytest.raises(TransientError):
+        backend(FakeBigQuery(fail_with=(403, "rateLimitExceeded"))).execute("SELECT 1")
+    with pytest.raises(TransientError):
+        backend(FakeBigQuery(fail_with=(400, "backendError"))).execute("SELECT 1")
+    with pytest.raises(BackendError, match="BigQuery"):
+        backend(FakeBigQuery(fail_with=(403, "accessDenied"))).execute("SELECT 1")
     with pytest.raises(InputError, match="analytics_123456789"):
         backend(FakeBigQuery(fail_with=(404, "notFound"))).export_tables()
 

@@ -12,7 +12,7 @@ from cdp.backends.bigquery import BigQueryBackend
 from cdp.backends.duckdb import DuckDBBackend
 from cdp.config import ParamColumn, StagingSettings
 from cdp.errors import InputError
-from cdp.ga4.staging import ShardPlan, plan_shards, stage, stage_select
+from cdp.ga4.staging import ShardPlan, plan_shards, stage, stage_select, staged_columns
 from tests.export_builder import event, write_shard
 from tests.golden import assert_golden
 from tests.staged_schema import STG_EVENTS_SCHEMA
@@ -53,6 +53,49 @@ def test_staged_columns_match_the_test_schema(duck: DuckDBBackend) -> None:
     names = duck.query("SELECT * FROM stg_events LIMIT 0").schema.names
     extras = [p.column_name for p in SETTINGS.extra_params]
     assert [n for n in names if n not in extras] == STG_EVENTS_SCHEMA.names
+
+
+def test_staged_columns_lists_the_table_in_order(duck: DuckDBBackend) -> None:
+    write_shard(duck, "events_20240101", [event("20240101", "c1", "page_view", 1)])
+    stage(duck, SETTINGS)
+    assert duck.query("SELECT * FROM stg_events LIMIT 0").schema.names == staged_columns(SETTINGS)
+
+
+def test_changed_params_never_shift_columns(duck: DuckDBBackend) -> None:
+    """Reordered params merge by name; added or dropped ones ask for a full refresh."""
+    row = {"tab_name": "exterior", "model": "ev9"}
+    write_shard(duck, "events_20240101", [event("20240101", "c1", "tab_click", 1, params=row)])
+    stage(duck, SETTINGS)
+    write_shard(duck, "events_20240102", [event("20240102", "c1", "tab_click", 2, params=row)])
+    swapped = StagingSettings(extra_params=list(reversed(SETTINGS.extra_params)))
+    stage(duck, swapped)
+    values = duck.query("SELECT DISTINCT tab_name, model FROM stg_events").to_pylist()
+    assert values == [row]
+    more = StagingSettings(extra_params=[*SETTINGS.extra_params, ParamColumn(key="trim")])
+    write_shard(duck, "events_20240103", [event("20240103", "c1", "tab_click", 3, params=row)])
+    with pytest.raises(InputError, match=r"other params \(new: trim; gone: none\).*--full-refresh"):
+        stage(duck, more)
+    assert stage(duck, more, full_refresh=True).rows_staged == 3
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ([{"key": "차종"}, {"key": "모델"}], "both stage into column '__'"),
+        ([{"key": "page_location"}], "'page_location' is a built-in column"),
+        ([{"key": "url"}], "'url' is a built-in column"),
+        ([{"key": "1st"}], "'1st' is not a valid name"),
+    ],
+)
+def test_param_columns_must_be_distinct_new_names(
+    params: list[dict[str, str]], message: str
+) -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match=message):
+        StagingSettings.model_validate({"extra_params": params})
+    renamed = [{**p, "column": f"p{i}"} for i, p in enumerate(params)]
+    assert StagingSettings.model_validate({"extra_params": renamed}).extra_params
 
 
 PATHS = {  # page_location -> page_path, as REGEXP_EXTRACT(r'^(?:scheme://host)?([^?#]*)') gives

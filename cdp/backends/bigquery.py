@@ -266,6 +266,11 @@ _TRANSIENT = {
     "GatewayTimeout",
     "BadGateway",
 }
+# Error reasons worth retrying whatever the HTTP status: BigQuery reports a rate limit as 403
+# `rateLimitExceeded` and a transient backend fault as 400/500 `backendError` (the reasons
+# google-cloud-bigquery's own retry predicate retries, `google.cloud.bigquery.retry`).
+_TRANSIENT_REASONS = {"rateLimitExceeded", "backendError", "internalError", "badGateway",
+                      "jobRateLimitExceeded", "jobBackendError"}  # fmt: skip
 
 
 def translate(err: Exception) -> Exception:
@@ -275,7 +280,12 @@ def translate(err: Exception) -> Exception:
     name = type(err).__name__
     message = getattr(err, "message", None) or str(err)
     first = message.splitlines()[0] if message else name
-    if name in _TRANSIENT or isinstance(err, ConnectionError | TimeoutError):
+    reasons = {e.get("reason") for e in getattr(err, "errors", None) or [] if isinstance(e, dict)}
+    if (
+        name in _TRANSIENT
+        or reasons & _TRANSIENT_REASONS
+        or isinstance(err, ConnectionError | TimeoutError)
+    ):
         return TransientError(f"BigQuery: {first}")
     if "bytes billed" in message.lower() or "bytesBilledLimitExceeded" in message:
         return BackendError(

@@ -170,3 +170,15 @@ def shard_kind(table_name: str) -> tuple[str, str] | None:
         if table_name.startswith(prefix) and len(suffix) == 8 and suffix.isdigit():
             return kind, suffix
     return None
+
+
+# `stg_events` columns in the order staging writes them: these, then the configured extra params
+# and user properties, then `STAGED_TAIL`.
+STAGED_HEAD = (
+    "event_key", "event_ts", "event_timestamp", "event_date", "shard_date", "is_provisional",
+    "event_name", "cid", "uid", "ga_session_id", "ga_session_number", "page_location",
+    "page_title", "page_referrer", "engagement_time_msec", "analytics_storage", "ads_storage",
+    "device_category", "country", "city", "platform", "traffic_source", "traffic_medium",
+    "traffic_campaign",
+)  # fmt: skip
+STAGED_TAIL = ("session_key", "page_path")

@@ -22,7 +22,7 @@ from cdp import sql as sqlmod
 from cdp.backends.base import Backend
 from cdp.config import ParamColumn, StagingSettings
 from cdp.errors import InputError
-from cdp.ga4.schema import DAILY_PREFIX, INTRADAY_PREFIX, shard_kind
+from cdp.ga4.schema import DAILY_PREFIX, INTRADAY_PREFIX, STAGED_HEAD, STAGED_TAIL, shard_kind
 
 log = logging.getLogger(__name__)
 
@@ -234,6 +234,25 @@ def param_column(param: ParamColumn, *, source: str = "event_params") -> exp.Exp
     return aliased
 
 
+def staged_columns(settings: StagingSettings) -> list[str]:
+    """`stg_events` columns in the order `stage_select` writes them."""
+    params = [p.column_name for p in [*settings.extra_params, *settings.user_properties]]
+    return [*STAGED_HEAD, *params, *STAGED_TAIL]
+
+
+def _check_layout(backend: Backend, columns: list[str]) -> None:
+    """Refuse to merge into a `stg_events` staged with other params: its rows would lack (or
+    keep stale) columns. Only a full refresh restages every date with the new ones."""
+    present = backend.query(f"SELECT * FROM {STG_TABLE} WHERE FALSE").column_names
+    missing = sorted(set(columns) - set(present))
+    extra = sorted(set(present) - set(columns))
+    if missing or extra:
+        raise InputError(
+            f"stg_events was staged with other params (new: {', '.join(missing) or 'none'}; "
+            f"gone: {', '.join(extra) or 'none'}): run `cdp stage --full-refresh`"
+        )
+
+
 def stage_select(backend: Backend, plan: ShardPlan, settings: StagingSettings) -> exp.Expression:
     """The staging query for `plan`, as a GoogleSQL tree ready for `backend.render`."""
     tree = sqlmod.parse_one(_STAGE_SELECT.replace("{shards}", "__shards__"))
@@ -312,10 +331,12 @@ def stage(
         backend.atomic([f"DELETE FROM {SHARDS_TABLE} WHERE TRUE", *bookkeeping], params)
         report.rows_staged = int(backend.scalar(f"SELECT COUNT(*) FROM {STG_TABLE}") or 0)
     else:
+        columns = staged_columns(settings)
+        _check_layout(backend, columns)
         backend.atomic(
             [
                 f"DELETE FROM {STG_TABLE} WHERE shard_date IN UNNEST(@dates)",
-                exp.insert(select, STG_TABLE),
+                exp.insert(select, STG_TABLE, columns=columns),  # by name, not position
                 *bookkeeping,
             ],
             params,
