@@ -61,6 +61,20 @@ def test_staged_columns_lists_the_table_in_order(duck: DuckDBBackend) -> None:
     assert duck.query("SELECT * FROM stg_events LIMIT 0").schema.names == staged_columns(SETTINGS)
 
 
+def test_a_double_param_reads_whichever_numeric_field_holds_it(duck: DuckDBBackend) -> None:
+    """GA4 writes a whole number to int_value even for a param that is fractional elsewhere."""
+    whole, fractional = (
+        event("20240101", "c1", "purchase", 1),
+        event("20240101", "c1", "purchase", 2),
+    )
+    whole["event_params"].append({"key": "value", "value": {"int_value": 30000}})
+    fractional["event_params"].append({"key": "value", "value": {"double_value": 29.5}})
+    write_shard(duck, "events_20240101", [whole, fractional])
+    stage(duck, StagingSettings(extra_params=[ParamColumn(key="value", type="double")]))
+    values = duck.query("SELECT value FROM stg_events ORDER BY event_timestamp").column(0)
+    assert values.to_pylist() == [30000.0, 29.5]
+
+
 def test_changed_params_never_shift_columns(duck: DuckDBBackend) -> None:
     """Reordered params merge by name; added or dropped ones ask for a full refresh."""
     row = {"tab_name": "exterior", "model": "ev9"}

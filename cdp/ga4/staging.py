@@ -222,14 +222,24 @@ def plan_shards(
 def param_column(param: ParamColumn, *, source: str = "event_params") -> exp.Expression:
     """`(SELECT value.<t> FROM UNNEST(<source>) WHERE key = '<k>') AS <col>` built as a tree.
 
-    The key is a sqlglot literal (quoted by sqlglot), never formatted into SQL text.
+    A `double` param takes whichever numeric field holds it: GA4 writes whole numbers to
+    `int_value` even for a param that is fractional elsewhere (facts 1.5: COALESCE across the
+    fields). The key is a sqlglot literal (quoted by sqlglot), never formatted into SQL text.
     """
-    lookup = (
-        exp.select(exp.column(_VALUE_FIELD[param.type], table="value"))
-        .from_(exp.Unnest(expressions=[exp.column(source)]))
-        .where(exp.EQ(this=exp.column("key"), expression=exp.Literal.string(param.key)))
-    )
-    aliased = exp.alias_(lookup.subquery(), param.column_name)
+
+    def lookup(field: str) -> exp.Expression:
+        return (
+            exp.select(exp.column(field, table="value"))
+            .from_(exp.Unnest(expressions=[exp.column(source)]))
+            .where(exp.EQ(this=exp.column("key"), expression=exp.Literal.string(param.key)))
+            .subquery()
+        )
+
+    value: exp.Expression = lookup(_VALUE_FIELD[param.type])
+    if param.type == "double":
+        as_double = exp.cast(lookup("int_value"), exp.DataType.build("DOUBLE"))
+        value = exp.Coalesce(this=value, expressions=[lookup("float_value"), as_double])
+    aliased = exp.alias_(value, param.column_name)
     assert isinstance(aliased, exp.Expression)
     return aliased
 
