@@ -69,6 +69,8 @@ class ParamColumn(StrictModel):
 
 
 _COLUMN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# What a param column may not be called: staging's own columns, and `url`, a helper of its query.
+_RESERVED_COLUMNS = frozenset({*STAGED_HEAD, *STAGED_TAIL, "url"})
 
 
 class StagingSettings(StrictModel):
@@ -87,7 +89,7 @@ class StagingSettings(StrictModel):
                 raise ValueError(
                     f"param {column.key!r}: column {name!r} is not a valid name; set `column`"
                 )
-            if name.lower() in {*STAGED_HEAD, *STAGED_TAIL, "url"}:  # url: a helper column
+            if name.lower() in _RESERVED_COLUMNS:
                 raise ValueError(
                     f"param {column.key!r}: column {name!r} is a built-in column; set `column`"
                 )

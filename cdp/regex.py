@@ -6,6 +6,7 @@ Python's `re` accepts lookarounds and backreferences that both warehouses reject
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import re2
@@ -15,6 +16,7 @@ _QUIET = re2.Options()
 _QUIET.log_errors = False
 
 
+@lru_cache(maxsize=256)  # the reference evaluators match one pattern against many rows
 def compile_re2(pattern: str) -> Any:
     """The compiled pattern; ValueError with RE2's reason if the warehouses would reject it."""
     try:

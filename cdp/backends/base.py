@@ -86,6 +86,11 @@ class Backend(ABC):
     ) -> None:
         """Run statements as one transaction: all take effect or none do."""
 
+    def column_names(self, table: str) -> list[str]:
+        """The columns of `table` (authored name), in order; reads no rows."""
+        empty = exp.select("*").from_(table_ref(table)).where(exp.false())
+        return list(self.query(empty).column_names)
+
     def scalar(self, sql: str | exp.Expression, params: Params | None = None) -> Any:
         table = self.query(sql, params)
         return table.column(0)[0].as_py() if table.num_rows else None

@@ -35,7 +35,7 @@ def source_columns(backend: Backend, dest: Destination) -> dict[str, list[str]]:
             raise ConfigError(
                 f"source table {table} does not exist", field=f"destinations.{dest.name}.source"
             )
-        names = backend.query(f"SELECT * FROM {table} LIMIT 0").schema.names
+        names = backend.column_names(table)
         missing = [c for c in REQUIRED[table] if c not in names]
         if missing:
             raise ConfigError(

@@ -132,10 +132,10 @@ class Recorder:
             else:  # failed
                 is_dead = attempt >= self.max_attempts
                 log_status = "dead" if is_dead else "failed"
-                status = log_status
+                # A removal given up on is not offered again: see tables.py.
+                status = "stuck" if is_dead and op == "remove" else log_status
                 if op == "remove":
                     base["payload_hash"] = row.get("_cdp_prev_hash")
-                    status = "stuck" if is_dead else status  # not offered again: see tables.py
                 state.append(base | {"status": status, "attempts": attempt,
                                      "last_error": _err(out)})  # fmt: skip
                 tally.failed += 1

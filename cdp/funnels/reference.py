@@ -34,8 +34,10 @@ def entries(
         starts = sorted(firsts.values())
         for day, t1 in firsts.items():
             # The window closes at the person's next entry (see `compile`).
-            later = [s for s in starts if s > t1]
-            end = min(t1 + spec.window.micros, later[0] - 1 if later else t1 + spec.window.micros)
+            end = t1 + spec.window.micros
+            next_entry = next((s for s in starts if s > t1), None)
+            if next_entry is not None:
+                end = min(end, next_entry - 1)
             times: list[int | None] = [t1]
             previous = t1
             for step in spec.steps[1:]:

@@ -253,7 +253,7 @@ def staged_columns(settings: StagingSettings) -> list[str]:
 def _check_layout(backend: Backend, columns: list[str]) -> None:
     """Refuse to merge into a `stg_events` staged with other params: its rows would lack (or
     keep stale) columns. Only a full refresh restages every date with the new ones."""
-    present = backend.query(f"SELECT * FROM {STG_TABLE} WHERE FALSE").column_names
+    present = backend.column_names(STG_TABLE)
     missing = sorted(set(columns) - set(present))
     extra = sorted(set(present) - set(columns))
     if missing or extra:

@@ -120,9 +120,8 @@ def crm_table_ctas(crm: CrmSettings, table: str) -> exp.Expression:
 def _load_table(backend: Backend, crm: CrmSettings, table: str) -> int:
     # Check the mapped columns first: a missing one would otherwise fail as the engine's binder
     # error, or, on DuckDB, silently read an earlier output column of the same name.
-    empty = exp.select("*").from_(exp.to_table(table, dialect=sqlmod.SOURCE_DIALECT))
     try:
-        columns = backend.query(empty.where(exp.false())).column_names
+        columns = backend.column_names(table)
     except BackendError as err:
         raise ConfigError(f"cannot read CRM table {table}: {err}", field="crm.table") from err
     present = {name.lower() for name in columns}

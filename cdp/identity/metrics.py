@@ -146,13 +146,11 @@ class IdentityStats:
 
     def rows(self) -> list[tuple[str, str]]:
         """(metric, value) pairs for printing, rates as percentages."""
-
-        pct = _pct
         out = [
-            ("CIDs identified", f"{self.identified_cids:,} / {self.cids:,} ({pct(self.cid_identification_rate)})"),
-            ("events identified", f"{self.identified_events:,} / {self.events:,} ({pct(self.event_identification_rate)})"),
+            ("CIDs identified", f"{self.identified_cids:,} / {self.cids:,} ({_pct(self.cid_identification_rate)})"),
+            ("events identified", f"{self.identified_events:,} / {self.events:,} ({_pct(self.event_identification_rate)})"),
             ("sessions identified",
-             f"{self.identified_sessions:,} / {self.sessions:,} ({pct(self.session_identification_rate)})"),
+             f"{self.identified_sessions:,} / {self.sessions:,} ({_pct(self.session_identification_rate)})"),
             ("anonymous events stitched", f"{self.stitched_anonymous_events:,}"),
             ("UIDs", f"{self.uids:,}"),
             ("suspicious UIDs", f"{self.suspicious_uids:,} ({self.suspicious_uid_events:,} events)"),
@@ -164,7 +162,7 @@ class IdentityStats:
         if self.profiles is not None:
             matched = self.crm_matched or 0
             out.append(
-                ("CRM match", f"{matched:,} / {self.profiles:,} UIDs ({pct(self.crm_match_rate)})")
+                ("CRM match", f"{matched:,} / {self.profiles:,} UIDs ({_pct(self.crm_match_rate)})")
             )
             if self.profiles > matched:
                 sample = describe_sample(self.crm_unmatched_sample, self.profiles - matched)

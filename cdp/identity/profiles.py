@@ -129,7 +129,7 @@ def build_profiles(backend: Backend, crm: CrmSettings | None = None) -> Profiles
     attributes = list(crm.attributes) if crm else []
     report = ProfilesReport()
     if backend.table_exists(t.CRM):
-        columns = set(backend.query(f"SELECT * FROM {t.CRM} WHERE FALSE").column_names)
+        columns = set(backend.column_names(t.CRM))
         backend.execute(profiles_sql(attributes, present=columns & set(attributes)))
         report.crm_records = int(backend.scalar(f"SELECT COUNT(*) FROM {t.CRM}") or 0)
     else:

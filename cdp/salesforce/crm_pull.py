@@ -199,10 +199,13 @@ def sync_crm(
     now = now or datetime.now(UTC)
     every = timedelta(hours=client.settings.sales_cloud.crm.full_pull_every_hours)
     last_full, since = _pull_state(backend)
-    full = since is None or last_full is None or now - last_full >= every
-    if full or not backend.table_exists(CRM_TABLE):
-        full, since = True, None
-    rows, watermark = pull_crm(client, backend, since)
+    full = (
+        since is None
+        or last_full is None
+        or now - last_full >= every
+        or not backend.table_exists(CRM_TABLE)
+    )
+    rows, watermark = pull_crm(client, backend, None if full else since)
     backend.execute(
         f"CREATE OR REPLACE TABLE {STATE_TABLE} AS SELECT CAST(@last_full AS TIMESTAMP) AS "
         "last_full_at, CAST(@watermark AS TIMESTAMP) AS watermark",

@@ -96,7 +96,7 @@ class TriggerReport:
 def ensure_tables(backend: Backend, context_columns: Sequence[str] = ()) -> None:
     backend.execute(_ddl(DECISIONS))
     backend.execute(_ddl(FIRINGS))
-    present = set(backend.query(f"SELECT * FROM {FIRINGS} LIMIT 0").column_names)
+    present = set(backend.column_names(FIRINGS))
     for column in dict.fromkeys(context_columns):
         if column not in present:
             # Context columns vary by trigger: one STRING column each, added on first use.
