@@ -337,7 +337,10 @@ def _campaign(run: _Run, dest: CampaignDestination, removes: int, upserts: int) 
 
     def upsert(table: pa.Table) -> None:
         rows, data = rows_meta(table), payloads(table, run.query.fields)
-        run.record(rows, send_campaign.upsert(sales, dest, data, bulk=upserts > limit), data)
+        # A re-added member's old record Id is stale: it was deleted when the member left.
+        exists = [r["_cdp_op"] != "add" and bool(r.get("_cdp_remote_id")) for r in rows]
+        out = send_campaign.upsert(sales, dest, data, exists, bulk=upserts > limit)
+        run.record(rows, out, data)
 
     if removes and not run.each_chunk(1, removes, 10_000, remove):
         return

@@ -3,6 +3,12 @@
 Collections (<= 200 records per call) when the run's diff is small, Bulk API 2.0 otherwise
 (facts §3.4-3.5). Record Ids from the upsert results are kept in `delivery_state.remote_id`
 for removals.
+
+`CampaignId`, `ContactId` and `LeadId` are createable but not updateable (facts §3.6), and an
+upsert that resolves to an update is refused when it names a field the update cannot set. So a
+member known to exist (it has a record Id) is sent without them, a new one with them; a guess
+proved wrong (a member created by a run whose response was lost, or deleted in Salesforce since)
+is re-sent once as the other kind.
 """
 
 from __future__ import annotations
@@ -15,10 +21,15 @@ from cdp.delivery.state import Outcome, PlanRow
 from cdp.salesforce.sales_cloud import SalesCloudClient
 
 _GONE = ("ENTITY_IS_DELETED", "INVALID_CROSS_REFERENCE_KEY")
+_CREATE_ONLY = ("CampaignId", "ContactId", "LeadId")
+# The error that proves the guess wrong: for a member sent as existing / as new.
+_WRONG_GUESS = {True: "REQUIRED_FIELD_MISSING", False: "INVALID_FIELD_FOR_INSERT_UPDATE"}
 
 
-def _clean(record: Mapping[str, Any]) -> dict[str, Any]:
-    # ContactId/LeadId: send only the one that applies (neither is updateable).
+def _record(record: Mapping[str, Any], *, exists: bool) -> dict[str, Any]:
+    if exists:
+        return {k: v for k, v in record.items() if k not in _CREATE_ONLY}
+    # A new member names its Contact or its Lead, not both.
     return {k: v for k, v in record.items() if v is not None or k not in ("ContactId", "LeadId")}
 
 
@@ -26,11 +37,29 @@ def upsert(
     sales: SalesCloudClient,
     dest: CampaignDestination,
     records: Sequence[Mapping[str, Any]],
+    exists: Sequence[bool],
+    *,
+    bulk: bool,
+) -> list[Outcome]:
+    """Upsert `records`; `exists[i]`: record i is a member created before (it has a record Id)."""
+    out = _send(sales, dest, [_record(r, exists=e) for r, e in zip(records, exists, strict=True)],
+                bulk=bulk)  # fmt: skip
+    wrong = [i for i, o in enumerate(out) if o.error_code == _WRONG_GUESS[exists[i]]]
+    if wrong:
+        again = [_record(records[i], exists=not exists[i]) for i in wrong]
+        for i, outcome in zip(wrong, _send(sales, dest, again, bulk=bulk), strict=True):
+            out[i] = outcome
+    return out
+
+
+def _send(
+    sales: SalesCloudClient,
+    dest: CampaignDestination,
+    clean: Sequence[Mapping[str, Any]],
     *,
     bulk: bool,
 ) -> list[Outcome]:
     ext = dest.external_id_field
-    clean = [_clean(r) for r in records]
     if not bulk:
         results = sales.upsert_collection("CampaignMember", ext, clean)
         return [
@@ -54,7 +83,7 @@ def upsert(
             "retry", "UNPROCESSED", "Bulk job left the row unprocessed"
         )
     missing = Outcome("retry", "NO_RESULT", "no Bulk result for the row")
-    return [by_key.get(str(r[ext]), missing) for r in records]
+    return [by_key.get(str(r[ext]), missing) for r in clean]
 
 
 def delete(sales: SalesCloudClient, rows: Sequence[PlanRow], *, bulk: bool) -> list[Outcome]:

@@ -193,6 +193,42 @@ def test_large_diffs_use_async_and_bulk(
     assert campaign_members(emulator, names.campaign_id) == set()
 
 
+@pytest.mark.parametrize("bulk", [False, True], ids=["collections", "bulk"])
+def test_campaign_member_updates_leave_out_create_only_fields(
+    emulator: Emulator,
+    names: Names,
+    duck: DuckDBBackend,
+    sf_settings: SalesforceSettings,
+    policy: RetryPolicy,
+    bulk: bool,
+) -> None:
+    """A changed member is an update, which may not name CampaignId/ContactId/LeadId; a member
+    whose record Id was lost, or one deleted in Salesforce, is re-sent as the other kind."""
+    ps = people(emulator, 8)
+    batching = {"collection_max": 3 if bulk else 200}
+    load_inputs(duck, ps, [p.uid for p in ps])
+    first = destinations(names, batching=batching)
+    clients = _clients(sf_settings, policy, first)
+    assert _run(duck, first, clients, "c1", "campaign")["campaign"].sent == 8
+    members = {m["CDP_Member_Key__c"]: m["Id"] for m in emulator.state.all("CampaignMember")}
+    # One member's record Id was never recorded (a lost response); another was deleted in
+    # Salesforce by someone.
+    lost, deleted = sorted(k for k in members if k.startswith(names.campaign_id))[:2]
+    duck.execute(f"UPDATE delivery_state SET remote_id = NULL WHERE key = '{lost.split(':')[1]}'")
+    del emulator.state.records["CampaignMember"][members[deleted]]
+
+    responded = destinations(names, status="Responded", batching=batching)
+    report = _run(duck, responded, clients, "c2", "campaign")
+
+    assert report.ok and report["campaign"].updates == 8 and report["campaign"].sent == 8
+    stored = emulator.state.find("CampaignMember", CampaignId=names.campaign_id)
+    assert len(stored) == 8 and all(m["Status"] == "Responded" for m in stored)
+    assert all(m["HasResponded"] for m in stored)
+    assert campaign_members(emulator, names.campaign_id) == {p.crm_id for p in ps}
+    ids = table(duck, "SELECT key, remote_id FROM delivery_state WHERE destination = 'campaign'")
+    assert {r["remote_id"] for r in ids} == {m["Id"] for m in stored}
+
+
 # ---- faults --------------------------------------------------------------------------------
 
 

@@ -83,7 +83,9 @@ def declare(emulator: Emulator, tag: str | None = None) -> Names:
     return Names(names.tag, names.de_key, names.entry_de_key, names.event_key, campaign)
 
 
-def destinations(names: Names, *, removal: str = "delete", **top: Any) -> Destinations:
+def destinations(
+    names: Names, *, removal: str = "delete", status: str = "Sent", **top: Any
+) -> Destinations:
     return validate(
         Destinations,
         {
@@ -109,7 +111,7 @@ def destinations(names: Names, *, removal: str = "delete", **top: Any) -> Destin
                 },
                 {
                     "name": "campaign", "type": "campaign_members", "source": {"audience": "aud"},
-                    "campaign_id": names.campaign_id, "status": "Sent",
+                    "campaign_id": names.campaign_id, "status": status,
                     "constants": {"CDP_Audience__c": names.tag},
                 },
             ],

@@ -53,9 +53,20 @@ def test_bulk_upsert_campaign_members_with_partial_failures(
     assert len(stored) == 10
 
     # Second run: the same keys update in place (sf__Created false), the status change lands.
+    # CampaignId and ContactId are createable, not updateable: an update that names them is
+    # refused, even unchanged, so the existing members' rows leave them empty (in a Bulk CSV, an
+    # empty value is no value) while the two new ones carry them.
+    emulator.faults.clear()
+    created = {s.record["CDP_Member_Key__c"] for s in result.successful}
+    refused = sales.upsert_bulk(
+        "CampaignMember", "CDP_Member_Key__c", [records[0] | {"Status": "Responded"}]
+    )
+    assert [f.code for f in refused.failed] == ["INVALID_FIELD_FOR_INSERT_UPDATE"]
+    assert "CampaignId" in refused.failed[0].error
     for r in records:
         r["Status"] = "Responded"
-    emulator.faults.clear()
+        if r["CDP_Member_Key__c"] in created:
+            del r["CampaignId"], r["ContactId"]
     again = sales.upsert_bulk("CampaignMember", "CDP_Member_Key__c", records)
     assert len(again.successful) == 12 and sum(s.created for s in again.successful) == 2
     assert all(

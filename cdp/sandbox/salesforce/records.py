@@ -126,14 +126,13 @@ class Writer:
 
     def _check_writable(self, sobject: SObject, values: Record, existing: Record | None) -> None:
         bad = []
-        for name, value in values.items():
+        for name in values:
             f = sobject.field(name)
             assert f is not None
             if f.type == "id":
                 continue
-            if (existing is None and not f.createable) or (
-                existing is not None and not f.updateable and existing.get(name) != value
-            ):
+            # Even an unchanged value is refused: the API checks the field, not the value.
+            if not (f.updateable if existing is not None else f.createable):
                 bad.append(name)
         if bad:
             raise WriteError(
