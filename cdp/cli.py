@@ -130,7 +130,8 @@ def stage(
             daily, intraday = staging.list_shards(backend)
             seen = set() if full_refresh else staging.staged_shards(backend)
             plan = staging.plan_shards(list(daily), list(intraday), seen,
-                                       lookback_days=settings.staging.lookback_days, start=first, end=last)  # fmt: skip
+                                       lookback_days=settings.staging.lookback_days, start=first, end=last,
+                                       first_date=settings.staging.first_date)  # fmt: skip
             console.print(f"would read daily {list(plan.daily)} and intraday {list(plan.intraday)}")
             if not plan.empty and backend.reports_bytes_scanned:
                 scanned = backend.dry_run_bytes(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -75,6 +76,10 @@ _RESERVED_COLUMNS = frozenset({*STAGED_HEAD, *STAGED_TAIL, "url"})
 
 class StagingSettings(StrictModel):
     lookback_days: int = Field(default=3, ge=0, le=60)
+    #: the oldest export date ever read: a property with years of history starts here, and no
+    #: run (scheduled or `--start`) reads older shards; dates already staged stay until a full
+    #: refresh
+    first_date: date | None = None
     extra_params: list[ParamColumn] = Field(default_factory=list)
     user_properties: list[ParamColumn] = Field(default_factory=list)
 

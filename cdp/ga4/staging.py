@@ -187,10 +187,17 @@ def plan_shards(
     lookback_days: int,
     start: date | None = None,
     end: date | None = None,
+    first_date: date | None = None,
 ) -> ShardPlan:
-    """Choose the shards to (re)stage. Pure: the heart of the incremental rule, unit-tested."""
+    """Choose the shards to (re)stage. Pure: the heart of the incremental rule, unit-tested.
+
+    `first_date` (`staging.first_date`) is a floor under every other rule: without it, shards
+    left out by a `--start` run would count as unstaged and be read by the next run."""
     if start and end and start > end:
         raise InputError(f"impossible date range: start {start} is after end {end}")
+    if start and first_date and start < first_date:
+        raise InputError(f"start {start} is before staging.first_date {first_date}")
+    floor = first_date.strftime("%Y%m%d") if first_date else None
     lo = start.strftime("%Y%m%d") if start else None
     hi = end.strftime("%Y%m%d") if end else None
     gaps: set[str] = set()
@@ -206,6 +213,9 @@ def plan_shards(
             # shard) are read too, alone: a range from the oldest would re-read every shard
             # after it.
             gaps = {d for d in daily if f"{DAILY_PREFIX}{d}" not in seen and d < lo}
+    if floor is not None:
+        lo = max(lo or floor, floor)
+        gaps = {d for d in gaps if d >= floor}
     in_range = [
         d for d in sorted(daily)
         if (lo is None or d >= lo or d in gaps) and (hi is None or d <= hi)
@@ -312,6 +322,7 @@ def stage(
         lookback_days=settings.lookback_days,
         start=start,
         end=end,
+        first_date=settings.first_date,
     )
     report = StageReport(plan=plan)
     if plan.empty:
