@@ -233,6 +233,18 @@ def test_stage_reads_nothing_under_first_date(duck: DuckDBBackend) -> None:
     assert duck.scalar("SELECT COUNT(*) FROM stg_events WHERE shard_date < '2024-01-02'") == 0
 
 
+def test_a_changed_event_key_hash_is_refused_until_a_full_refresh(duck: DuckDBBackend) -> None:
+    write_shard(duck, "events_20240101", [event("20240101", "c1", "page_view", 1)])
+    stage(duck, SETTINGS)
+    keys = duck.query("SELECT event_key FROM stg_events").column(0).to_pylist()
+    duck.execute("UPDATE stg_keying SET probe = probe + 1")  # as if DuckDB's hash had changed
+    with pytest.raises(InputError, match="event-key hash differs"):
+        stage(duck, SETTINGS)
+    stage(duck, SETTINGS, full_refresh=True)
+    stage(duck, SETTINGS)
+    assert duck.query("SELECT event_key FROM stg_events").column(0).to_pylist() == keys
+
+
 def test_bad_inputs_are_one_line_errors(duck: DuckDBBackend) -> None:
     with pytest.raises(InputError, match="no GA4 export tables"):
         stage(duck, SETTINGS)

@@ -147,6 +147,16 @@ class ShardPlan:
         return not self.daily and not self.intraday
 
 
+# One row: a fixed tuple's event key as the engine that staged `stg_events` computed it. DuckDB's
+# `hash` (its FARM_FINGERPRINT) is not promised to stay the same across releases; after a change
+# re-staged events would get new keys, and triggers, which decide each start event once by its
+# key, would decide them again. BigQuery's FARM_FINGERPRINT is fixed.
+KEYING_TABLE = "stg_keying"
+_KEY_PROBE_SQL = (
+    "SELECT FARM_FINGERPRINT(TO_JSON_STRING(STRUCT('cdp' AS user_pseudo_id, 1 AS event_timestamp)))"
+)
+
+
 @dataclass
 class StageReport:
     plan: ShardPlan
@@ -314,6 +324,9 @@ def stage(
     daily, intraday = list_shards(backend)
     if not daily and not intraday:
         raise InputError("no GA4 export tables (events_YYYYMMDD / events_intraday_YYYYMMDD) found")
+    probe = int(backend.scalar(_KEY_PROBE_SQL) or 0)
+    if not full_refresh:
+        _check_keying(backend, probe)
     seen = set() if full_refresh else staged_shards(backend)
     plan = plan_shards(
         list(daily),
@@ -337,12 +350,15 @@ def stage(
     backend.execute(
         f"CREATE TABLE IF NOT EXISTS {SHARDS_TABLE} (shard STRING, staged_at TIMESTAMP)"
     )
+    backend.execute(f"CREATE TABLE IF NOT EXISTS {KEYING_TABLE} (probe INT64)")
     bookkeeping: list[str | exp.Expression] = [
         f"DELETE FROM {SHARDS_TABLE} WHERE shard IN UNNEST(@shards)",
         f"INSERT INTO {SHARDS_TABLE} (shard, staged_at) "
         "SELECT s, CURRENT_TIMESTAMP() FROM UNNEST(@shards) AS s",
+        f"DELETE FROM {KEYING_TABLE} WHERE TRUE",
+        f"INSERT INTO {KEYING_TABLE} (probe) SELECT @probe",
     ]
-    params = {"dates": list(plan.dates), "shards": shard_rows}
+    params = {"dates": list(plan.dates), "shards": shard_rows, "probe": probe}
     if full_refresh or not backend.table_exists(STG_TABLE):
         # One CREATE OR REPLACE is atomic on its own (and DDL may not run inside a BigQuery
         # transaction). Should the bookkeeping below fail, the next run simply restages.
@@ -373,6 +389,20 @@ def stage(
         report.rows_staged, len(plan.daily), len(plan.intraday), report.duplicates_removed,
     )  # fmt: skip
     return report
+
+
+def _check_keying(backend: Backend, probe: int) -> None:
+    """Refuse to merge into a `stg_events` whose events were keyed by another hash function."""
+    if not backend.table_exists(KEYING_TABLE):
+        return
+    stored = backend.scalar(f"SELECT MAX(probe) FROM {KEYING_TABLE}")
+    if stored is not None and int(stored) != probe:
+        raise InputError(
+            "stg_events was keyed by an engine whose event-key hash differs from this one's "
+            "(a DuckDB upgrade?): re-staged events would get new keys and triggers would decide "
+            "them again. Use the DuckDB that staged it, or run `cdp stage --full-refresh` to "
+            "re-key every event (starts already decided within a trigger's window may fire again)"
+        )
 
 
 def _count_raw(backend: Backend, plan: ShardPlan) -> int:
