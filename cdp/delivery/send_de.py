@@ -6,6 +6,7 @@ removals (delete / flag / mirror) and mirror-mode inserts. All idempotent, so re
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -16,6 +17,7 @@ from cdp.delivery.state import Outcome, PlanRow
 from cdp.errors import TerminalError
 from cdp.salesforce.marketing_cloud import MarketingCloudClient, RowResult
 
+log = logging.getLogger(__name__)
 Row = Mapping[str, Any]
 
 
@@ -80,10 +82,24 @@ def insert_owned(
 ) -> list[Outcome]:
     """Mirror mode: insert; rows that already existed were not created by us (owned=false)
     and are upserted instead. After an interrupted insert our own rows look foreign too,
-    which errs on the safe side (they are never deleted)."""
+    which errs on the safe side (they are never deleted).
+
+    When a job had errors but its results do not line up with the rows (error items without a
+    row key), a row that failed, one that existed before and one this job created cannot be
+    told apart: the chunk is upserted (idempotent, its bad rows found by halving) and no row of
+    it counts as ours. Leaving a row of ours in the DE on exit is the safe side of deleting one
+    that was not.
+    """
     out: list[Outcome] = []
     for chunk in chunks(rows, batching.async_max_rows):
         results = mc.wait_for_request(mc.insert_rows_async(de_key, chunk), rows=len(chunk))
+        if len(results) != len(chunk) and not all(r.ok for r in results):
+            log.warning(
+                "DE %s: insert results do not line up with its %d rows; they are upserted and "
+                "not counted as created here (mirror removal will keep them)", de_key, len(chunk)
+            )  # fmt: skip
+            out += upsert_async(mc, de_key, chunk, Outcome("sent", owned=False))
+            continue
         outcomes = _row_outcomes(results, len(chunk), Outcome("sent", owned=True))
         existing = [
             i for i, r in enumerate(results)

@@ -95,6 +95,31 @@ def test_error_only_results_are_traced_to_their_rows(
     assert stored == {"c0", "c1", "c3", "c4", "c6"}
 
 
+def test_mirror_insert_with_error_only_results_is_delivered_and_owned_by_nobody(
+    mc: MarketingCloudClient, emulator: Emulator
+) -> None:
+    """Before, the whole chunk was retried each run (RESULTS_MISMATCH), a bad row blocking it."""
+    from cdp.delivery.config import Batching
+    from cdp.delivery.send_de import insert_owned
+
+    rows = _rows("mirror-eo", 5)
+    mc.wait_for_request(mc.insert_rows_async(DE, rows[:1]))  # c0 was in the DE before
+    emulator.state.config.async_results_errors_only = True
+    emulator.faults.fail_rows(DE, lambda r: r["contact_key"] == "c3", "Bad", "no")
+    try:
+        outcomes = insert_owned(mc, DE, rows, Batching())
+    finally:
+        emulator.state.config.async_results_errors_only = False
+        emulator.faults.clear()
+    assert [o.status for o in outcomes] == ["sent", "sent", "sent", "failed", "sent"]
+    assert outcomes[3].error_code == "Bad"
+    assert all(o.owned is False for o in outcomes if o.status == "sent")
+    stored = {
+        r["contact_key"] for r in emulator.state.de_rows(DE) if r["audience_key"] == "mirror-eo"
+    }
+    assert stored == {"c0", "c1", "c2", "c4"}
+
+
 def test_async_insert_duplicate_key_is_a_row_error(mc: MarketingCloudClient) -> None:
     rows = _rows("async-ins", 2)
     mc.wait_for_request(mc.insert_rows_async(DE, rows))
