@@ -109,6 +109,25 @@ def test_window_and_order(duck: DuckDBBackend) -> None:
     assert [(r.reached, r.converted) for r in report.totals] == [(3, 1), (1, 0)]
 
 
+def test_rows_of_nobody_form_no_journey(duck: DuckDBBackend) -> None:
+    """Consent-denied rows without a UID have no CID either: with `include_consent_denied`
+    they used to make one person (NULL) of every such visitor, who could never convert."""
+    spec = validate(FunnelSpec, {"name": "f", "window": "1h", "breakdown": [], "include_consent_denied": True,
+        "steps": [{"name": "one", "event": "session_start"}, {"name": "two", "event": "test_drive_click"}]})  # fmt: skip
+    start = AS_OF_US - DAY_US
+    events = [
+        dict(stitched_uid=uid, cid=None, analytics_storage="No", event_name=name,
+             event_timestamp=start + i * MIN_US)
+        for uid in (None, "known")
+        for i, name in enumerate(["session_start", "test_drive_click"])
+    ]  # fmt: skip
+    load(duck, events, [])
+    [report] = run_funnels(duck, [spec], AS_OF)
+    assert [(r.reached, r.converted) for r in report.totals] == [(1, 1), (1, 0)]
+    rows = events_table(events).to_pylist()
+    assert list(reference_entries(spec, rows, AS_OF_US)) == [("known", rows[2]["event_date"])]
+
+
 def test_dropoff_audiences(duck: DuckDBBackend) -> None:
     start = AS_OF_US - 2 * DAY_US
     events = [

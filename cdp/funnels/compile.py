@@ -5,7 +5,8 @@ Step k is reached at the earliest step-k event at or after step k-1, within `win
 entry and before the person's next entry (earliest-first matching is optimal for an ordered
 sequence, so "reached" is exact). The next entry closes the window so that a step is credited
 to one entry only: the latest before it, not every earlier day's.
-A person is `stitched_uid`, or the CID for events not attributed to anyone.
+A person is `stitched_uid`, or the CID for events not attributed to anyone; a row with neither
+(consent denied, no UID) belongs to no journey.
 Parameter: `@as_of_us`.
 """
 
@@ -53,6 +54,10 @@ def entries_select(spec: FunnelSpec) -> exp.Select:
     ]
     if not spec.include_consent_denied:
         where.append(not_consent_denied())
+    # A row with neither a UID nor a CID (consent denied, anonymous) is nobody's: no journey.
+    where.append(
+        exp.Not(this=exp.Is(this=coalesce(col("stitched_uid"), col("cid")), expression=exp.Null()))
+    )
     events = (
         exp.select(
             exp.alias_(coalesce(col("stitched_uid"), concat(lit("cid:"), col("cid"))), "person"),

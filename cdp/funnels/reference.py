@@ -22,6 +22,8 @@ def entries(
             continue
         if not spec.include_consent_denied and e.get("analytics_storage") == "No":
             continue
+        if e.get("stitched_uid") is None and e.get("cid") is None:
+            continue  # nobody's: consent denied, no UID
         person = e.get("stitched_uid") or f"cid:{e.get('cid')}"
         by_person.setdefault(person, []).append(e)
     out: dict[tuple[str, Any], list[int | None]] = {}

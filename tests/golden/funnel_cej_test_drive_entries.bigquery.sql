@@ -35,6 +35,7 @@ WITH ev AS (
       OR event_name = 'test_drive_submit'
     )
     AND COALESCE(analytics_storage, '') <> 'No'
+    AND NOT COALESCE(stitched_uid, cid) IS NULL
 ), entry_days AS (
   SELECT
     person,

@@ -35,6 +35,7 @@ WITH ev AS NOT MATERIALIZED (
       OR event_name = 'test_drive_submit'
     )
     AND COALESCE(analytics_storage, '') <> 'No'
+    AND NOT COALESCE(stitched_uid, cid) IS NULL
 ), entry_days AS NOT MATERIALIZED (
   SELECT
     person,
