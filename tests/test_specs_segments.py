@@ -109,6 +109,26 @@ INVALID = {
         TRIGGER + "wait: 30m\nexpiry: 45m\n",
         "expiry: expiry (45m) must be longer than wait (30m) + trigger_settings safety_lag (15m)",
     ),
+    "duration_overflow": (  # was a bare OverflowError from timedelta
+        AUDIENCE + "    window: {last: 1000000000d}\n",
+        "condition.events.window.last.days: Input should be less than or equal to 36500",
+    ),
+    "duration_over_100_years": (
+        FUNNEL.replace("7d", "{days: 36500, hours: 1}"),
+        "window: Value error, must be at most 36500 days (100 years)",
+    ),
+    "breakdown_named_like_a_report_column": (  # `day` reported event_date, `step` crashed
+        FUNNEL + "breakdown: [day]\n",
+        "breakdown: Value error, breakdown column 'day' clashes with a funnel report column",
+    ),
+    "dropoff_lookback_past_period": (  # entries are kept for `period` only: silently cut
+        FUNNEL + "period: 7d\ndropoff: {lookback: 30d}\n",
+        "Value error, dropoff.lookback (30d) is longer than period (7d)",
+    ),
+    "dropoff_after_past_lookback": (  # could never have a member
+        FUNNEL + "dropoff: {after: 14d, lookback: 14d}\n",
+        "Value error, dropoff.after (14d) must be shorter than dropoff.lookback (14d)",
+    ),
     "dropoff_consent_flag": (
         FUNNEL + "dropoff: {population: {include_consent_denied: true}}\n",
         "dropoff.population: Value error, include_consent_denied has no effect on a drop-off "

@@ -16,6 +16,7 @@ dropoff: {after: 1h, lookback: 14d}   # materialise one audience per dropped ste
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -25,6 +26,12 @@ from cdp.segments.durations import Duration
 from cdp.segments.filters import EventFilter
 from cdp.segments.population import Population
 from cdp.specs import StrictModel
+
+# Columns of the entries and stats tables (`compile`), besides s1.., t1..: not breakdowns.
+_OWN_COLUMNS = frozenset({
+    "person", "uid", "day", "ts", "next_t1", "reached", "step", "converted", "gap_us",
+    "median_gap_us", "median_seconds_to_next", "funnel", "as_of", "step_name", "dropped",
+})  # fmt: skip
 
 
 class FunnelStep(EventFilter):
@@ -74,11 +81,39 @@ class FunnelSpec(StrictModel):
     def _name(cls, value: str) -> str:
         return check_name(value)
 
+    @field_validator("breakdown")
+    @classmethod
+    def _breakdown(cls, value: list[str]) -> list[str]:
+        # The entries and stats tables have columns of their own; a breakdown named like one
+        # would be shadowed by it (`day` reported event_date) or break the report (`step`).
+        for name in value:
+            if name.lower() in _OWN_COLUMNS or re.fullmatch(r"[st]\d+", name.lower()):
+                raise ValueError(
+                    f"breakdown column {name!r} clashes with a funnel report column; "
+                    "stage the param under another column name"
+                )
+        if len({v.lower() for v in value}) != len(value):
+            raise ValueError(f"breakdown columns must be distinct (got {value})")
+        return value
+
     @model_validator(mode="after")
     def _steps(self) -> FunnelSpec:
         names = [s.name for s in self.steps]
         if len(set(names)) != len(names):
             raise ValueError(f"step names must be unique (got {names})")
+        if self.dropoff:
+            # Entries are kept for `period` only, and one must start within `lookback` and then
+            # show no progress for `after`: outside these bounds no one could be a member.
+            if self.dropoff.lookback.micros > self.period.micros:
+                raise ValueError(
+                    f"dropoff.lookback ({self.dropoff.lookback}) is longer than period "
+                    f"({self.period}), which holds the entries it reads"
+                )
+            if self.dropoff.after.micros >= self.dropoff.lookback.micros:
+                raise ValueError(
+                    f"dropoff.after ({self.dropoff.after}) must be shorter than dropoff.lookback "
+                    f"({self.dropoff.lookback})"
+                )
         if self.dropoff and self.dropoff.steps:
             unknown = [s for s in self.dropoff.steps if s not in names[:-1]]
             if unknown:

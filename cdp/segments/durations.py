@@ -19,15 +19,17 @@ from cdp.specs import StrictModel, TimeZoneName, zone
 
 MICROS_PER_SECOND = 1_000_000
 _SHORT = re.compile(r"^\s*(\d+)\s*(d|h|m|days?|hours?|minutes?|min)\s*$", re.IGNORECASE)
+_MAX_DAYS = 36_500
 _UNIT = {"d": "days", "h": "hours", "m": "minutes", "min": "minutes"}
 
 
 class Duration(StrictModel):
     """`{days: 14}`, `{hours: 6, minutes: 30}` or the shorthand `"14d"`, `"6h"`, `"30m"`."""
 
-    days: int = Field(default=0, ge=0)
-    hours: int = Field(default=0, ge=0)
-    minutes: int = Field(default=0, ge=0)
+    # Each part capped at the whole's cap (_MAX_DAYS), so no arithmetic on them can overflow.
+    days: int = Field(default=0, ge=0, le=36_500)
+    hours: int = Field(default=0, ge=0, le=36_500 * 24)
+    minutes: int = Field(default=0, ge=0, le=36_500 * 24 * 60)
 
     @model_validator(mode="before")
     @classmethod
@@ -47,6 +49,8 @@ class Duration(StrictModel):
     def _positive(self) -> Duration:
         if self.micros <= 0:
             raise ValueError("must be longer than zero")
+        if self.timedelta > timedelta(days=_MAX_DAYS):
+            raise ValueError(f"must be at most {_MAX_DAYS} days (100 years)")
         return self
 
     @property
