@@ -191,6 +191,32 @@ def test_session_scope(duck: DuckDBBackend) -> None:
     assert [d.candidate.uid for d in report.firings] == ["a"]
 
 
+def test_session_scope_start_without_a_session_uses_the_window_rule(duck: DuckDBBackend) -> None:
+    """No ga_session_id (Measurement Protocol, server-side): it used to fire, completed or not."""
+    load(
+        duck,
+        [
+            click("a", T0, session_key=None),
+            submit("a", T0 + 2 * MIN_US) | {"session_key": None},
+            click("b", T0, session_key=None),
+            tick(T0 + 90 * MIN_US),
+        ],
+        PEOPLE,
+    )
+    report = detect_triggers(duck, [spec(scope="session")], now=NOW, settings=NO_CAP)
+    assert [d.candidate.uid for d in report.firings] == ["b"]
+
+
+def test_a_wait_as_long_as_the_lookback_still_fires(duck: DuckDBBackend) -> None:
+    """The lookback runs from when a start becomes decidable: before, `wait >= lookback` made
+    the candidate range empty and the trigger never fired."""
+    long_wait = spec(wait="4d")
+    load(duck, [click("a", T0), tick(T0 + 4 * 24 * 60 * MIN_US + 60 * MIN_US)], PEOPLE)
+    later = from_micros(T0 + 4 * 24 * 60 * MIN_US + 60 * MIN_US)
+    report = detect_triggers(duck, [long_wait], now=later, settings=NO_CAP)
+    assert [d.candidate.uid for d in report.firings] == ["a"]
+
+
 def test_cooldown_within_a_run_and_across_runs(duck: DuckDBBackend) -> None:
     cooled = spec(cooldown="24h")
     load(duck, [click("a", T0), click("a", T0 + 120 * MIN_US), tick(T0 + 200 * MIN_US)], PEOPLE)
@@ -290,6 +316,27 @@ def test_expiry_never_sends_stale_occurrences(duck: DuckDBBackend) -> None:
         duck, [spec(name="backlog", expiry="1h")], now=now + timedelta(hours=3), settings=NO_CAP
     )
     assert {d.status for d in later.decisions} == {"expired"}
+
+
+def test_a_firing_left_no_time_to_deliver_is_expired_and_takes_no_cooldown(
+    duck: DuckDBBackend,
+) -> None:
+    """Clicked 20:01 Seoul, decided 21:00: held to 08:00, expiring 08:01. It used to be `fire`
+    (never sendable: the 08:00 run comes after 08:01 in practice) and its cooldown suppressed
+    the person's real abandonment the next morning."""
+    quiet = {"start": "21:00", "end": "08:00", "time_zone": "Asia/Seoul"}
+    td = spec(expiry="12h", quiet_hours=quiet, cooldown="24h")
+    click1 = int(datetime(2024, 5, 19, 11, 1, tzinfo=UTC).timestamp()) * 1_000_000
+    run1 = datetime(2024, 5, 19, 12, 0, tzinfo=UTC)
+    load(duck, [click("a", click1), tick(int(run1.timestamp()) * 1_000_000)], PEOPLE)
+    [first] = detect_triggers(duck, [td], now=run1, settings=NO_CAP).decisions
+    assert first.status == "expired"
+    click2 = int(datetime(2024, 5, 19, 23, 30, tzinfo=UTC).timestamp()) * 1_000_000
+    run2 = datetime(2024, 5, 20, 0, 15, tzinfo=UTC)
+    load(duck, [click("a", click1), click("a", click2), tick(int(run2.timestamp()) * 1_000_000)],
+         PEOPLE)  # fmt: skip
+    [second] = detect_triggers(duck, [td], now=run2, settings=NO_CAP).decisions
+    assert second.status == "fire"
 
 
 def test_consent_and_population(duck: DuckDBBackend) -> None:

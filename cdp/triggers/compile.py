@@ -35,11 +35,14 @@ def candidates_select(spec: TriggerSpec) -> exp.Select:
     """Columns: trigger, uid, crm_record_id, start_event_key, start_event_timestamp, session_key, cid, <context>."""
     start_ts = col("event_timestamp", "s")
     completion = exp.or_(*(exp.paren(c.condition(), copy=False) for c in spec.completion))
-    same_person = (
-        exp.EQ(this=col("session_key", "c"), expression=col("session_key", "s"))
-        if spec.scope == "session"
-        else exp.EQ(this=col("stitched_uid", "c"), expression=col("stitched_uid", "s"))
-    )
+    same_uid = exp.EQ(this=col("stitched_uid", "c"), expression=col("stitched_uid", "s"))
+    same_person: exp.Expr = same_uid
+    if spec.scope == "session":
+        # A start without a session (no ga_session_id: Measurement Protocol, server-side or
+        # cookieless events) is judged by the window rule: before, it could never be completed.
+        no_session = exp.Is(this=col("session_key", "s"), expression=exp.Null())
+        same_session = exp.EQ(this=col("session_key", "c"), expression=col("session_key", "s"))
+        same_person = exp.or_(exp.paren(exp.and_(no_session, same_uid)), same_session)
     completed = exp.Exists(
         this=exp.select(lit(1))
         .from_(exp.alias_(exp.to_table(EVENTS), "c"))

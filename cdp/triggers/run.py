@@ -225,8 +225,16 @@ def detect_triggers(
     if latest is None or not triggers:
         return TriggerReport(now=now, watermark=None, run_id=run_id)
     watermark_us = latest - settings.safety_lag.micros
-    params = {"watermark_us": watermark_us, "since_us": watermark_us - settings.lookback.micros}
-    candidates = [c for spec in triggers for c in _candidates(backend, spec, params)]
+    # A start is decidable once `wait` has passed; `lookback` then runs from there, so a trigger
+    # whose wait is as long as the lookback still has its full lookback of catching up.
+    candidates = [
+        c
+        for spec in triggers
+        for c in _candidates(backend, spec, {
+            "watermark_us": watermark_us,
+            "since_us": watermark_us - spec.wait.micros - settings.lookback.micros,
+        })
+    ]  # fmt: skip
     decisions = decide(
         candidates,
         _fired(backend, candidates, triggers),

@@ -117,7 +117,10 @@ def decide(
             FIRE,
             f"no {'/'.join(e for c in spec.completion for e in c.event)} within {spec.wait}",
         )
-        if expires_at is not None and deliver_after > expires_at:
+        if (
+            expires_at is not None
+            and deliver_after + settings.delivery_margin.timedelta >= expires_at
+        ):
             status, reason = (
                 EXPIRED,
                 f"would be delivered at {deliver_after:%Y-%m-%d %H:%M}Z, past expiry {spec.expiry}",

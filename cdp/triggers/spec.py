@@ -128,8 +128,13 @@ class TriggerSettings(StrictModel):
     kind: Literal["trigger_settings"] = "trigger_settings"
     #: Data is treated as complete up to (latest event_ts - safety_lag).
     safety_lag: Duration = Field(default_factory=lambda: Duration(minutes=15))
-    #: How far back starts are (re)considered each run; covers staging's lookback reprocessing.
+    #: How long after a start becomes decidable (its `wait` over) it is still (re)considered;
+    #: covers staging's lookback reprocessing and missed runs.
     lookback: Duration = Field(default_factory=lambda: Duration(days=3))
+    #: Least time a firing must leave between its delivery (after quiet hours) and its expiry:
+    #: the time to the next delivery run. A firing with less is `expired`, not `fire`, so it
+    #: does not take a cooldown or the daily cap without ever being sent.
+    delivery_margin: Duration = Field(default_factory=lambda: Duration(minutes=15))
     #: Most firings one person gets per local day across all triggers (None: no cap).
     daily_cap: int | None = Field(default=3, ge=1)
     time_zone: TimeZoneName = "Asia/Seoul"
