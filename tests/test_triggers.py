@@ -411,3 +411,28 @@ def test_every_bigquery_statement_of_a_run_parses(
         in text
     )
     assert "INSERT INTO `demo-project`.cdp.trigger_decisions" in text
+
+
+def test_a_firings_context_beats_a_profile_column_of_the_same_name(duck: DuckDBBackend) -> None:
+    """A CRM attribute `model` (the car owned) used to replace the clicked model in the journey
+    payload, silently."""
+    import pyarrow as pa
+
+    from cdp.delivery import load_destinations
+    from cdp.delivery.engine import plan_delivery
+    from tests.segment_strategies import PROFILE_SCHEMA, events_table
+
+    destinations = load_destinations(
+        Path(__file__).parent.parent / "fixtures/specs/destinations.yaml"
+    )
+    journey = destinations.get("test_drive_abandon_journey")
+    at = int(datetime(2024, 5, 20, 1, 0, tzinfo=UTC).timestamp()) * 1_000_000  # 10:00 Seoul
+    now = from_micros(at + 60 * MIN_US)
+    duck.load_arrow("stitched_events", events_table([click("a", at), tick(at + 60 * MIN_US)]),
+                    mode="replace")  # fmt: skip
+    profiles = [{**profile_row("a", email="a@x"), "model": "sorento"}, {**profile_row("zz")}]
+    schema = PROFILE_SCHEMA.append(pa.field("model", pa.string()))
+    duck.load_arrow("profiles", pa.Table.from_pylist(profiles, schema=schema), mode="replace")
+    detect_triggers(duck, SPECS, now=now)
+    [payload] = plan_delivery(duck, journey, now=now).samples["add"]
+    assert payload["model"] == "ev9" and payload["email"] == "a@x"

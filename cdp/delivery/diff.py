@@ -64,8 +64,15 @@ def source_tables(dest: Destination) -> tuple[str, str]:
 def _source(dest: Destination, columns: dict[str, list[str]]) -> tuple[str, set[str]]:
     """The joined source relation and its column names."""
     profiles, other = source_tables(dest)
-    prof_cols = columns[profiles]
-    own = [c for c in columns[other] if c not in prof_cols]  # profiles win on shared names
+    # On a shared name, an audience's bookkeeping gives way to the profile; a firing's context
+    # does not: `model` is the car clicked, not a CRM attribute of the car owned.
+    firing_wins = (
+        set()
+        if dest.source.audience is not None
+        else {c for c in columns[other] if c not in ("uid", "crm_record_id")}
+    )
+    prof_cols = [c for c in columns[profiles] if c not in firing_wins]
+    own = [c for c in columns[other] if c not in prof_cols]
     select = [f"p.{_q(c)}" for c in prof_cols] + [f"s.{_q(c)}" for c in own]
     if dest.source.audience is not None:
         where = [
