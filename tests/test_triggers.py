@@ -118,8 +118,24 @@ def test_late_completion_never_causes_a_false_abandonment(duck: DuckDBBackend) -
     assert detect_triggers(duck, [spec()], now=NOW, settings=NO_CAP).decisions == []
     # Run 2: the late submit arrives with more data; the click is decided as completed.
     load(duck, [click("a", T0), submit("a", T0 + 10 * MIN_US), tick(T0 + 90 * MIN_US)], PEOPLE)
-    assert detect_triggers(duck, [spec()], now=NOW, settings=NO_CAP).decisions == []
-    assert fired(duck) == [] and decided(duck) == {}
+    report = detect_triggers(duck, [spec()], now=NOW, settings=NO_CAP)
+    assert [d.status for d in report.decisions] == ["completed"]
+    assert fired(duck) == [] and decided(duck) == {"a": "completed"}
+
+
+def test_a_completed_start_is_decided_once(duck: DuckDBBackend) -> None:
+    """Identity later withdraws the submit's attribution (its device became shared): the click,
+    decided completed, used to be judged again and fire as abandoned."""
+    load(duck, [click("a", T0), submit("a", T0 + 10 * MIN_US), tick(T0 + 90 * MIN_US)], PEOPLE)
+    assert [
+        d.status for d in detect_triggers(duck, [spec()], now=NOW, settings=NO_CAP).decisions
+    ] == ["completed"]
+    load(
+        duck, [click("a", T0), submit("zz", T0 + 10 * MIN_US), tick(T0 + 26 * 60 * MIN_US)], PEOPLE
+    )
+    later = NOW + timedelta(hours=26)
+    assert detect_triggers(duck, [spec()], now=later, settings=NO_CAP).decisions == []
+    assert fired(duck) == []
 
 
 def test_safety_lag_is_configurable(duck: DuckDBBackend) -> None:
@@ -399,7 +415,8 @@ def test_every_bigquery_statement_of_a_run_parses(
 
     candidate = pa.table({"trigger": ["test_drive_abandon"], "uid": ["a"], "crm_record_id": ["003a"],
                           "start_event_key": ["k1"], "start_event_timestamp": [T0], "session_key": ["c.1"],
-                          "cid": ["c"], "model": ["ev9"], "page_path": ["/models/ev9"]})  # fmt: skip
+                          "cid": ["c"], "completed": [False], "model": ["ev9"],
+                          "page_path": ["/models/ev9"]})  # fmt: skip
     answers = {"MAX(event_timestamp)": pa.table({"m": [AS_OF_US]}), "AS start_event_key": candidate}
     recorder = RecordingBigQuery(bq_renderer, answers)
     recorder.install(monkeypatch)

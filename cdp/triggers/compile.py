@@ -32,7 +32,8 @@ def _date_floor(table: str) -> exp.Expr:
 
 
 def candidates_select(spec: TriggerSpec) -> exp.Select:
-    """Columns: trigger, uid, crm_record_id, start_event_key, start_event_timestamp, session_key, cid, <context>."""
+    """Columns: trigger, uid, crm_record_id, start_event_key, start_event_timestamp, session_key,
+    cid, completed, <context>: every decidable start not decided yet."""
     start_ts = col("event_timestamp", "s")
     completion = exp.or_(*(exp.paren(c.condition(), copy=False) for c in spec.completion))
     same_uid = exp.EQ(this=col("stitched_uid", "c"), expression=col("stitched_uid", "s"))
@@ -78,7 +79,6 @@ def candidates_select(spec: TriggerSpec) -> exp.Select:
         exp.GTE(this=start_ts.copy(), expression=param("since_us")),
         exp.LTE(this=start_ts.copy(), expression=minus(param("watermark_us"), spec.wait.micros)),
         _date_floor("s"),
-        exp.Not(this=completed),
         exp.Not(this=decided),
     ]
     if not spec.population.include_consent_denied:
@@ -93,6 +93,9 @@ def candidates_select(spec: TriggerSpec) -> exp.Select:
             exp.alias_(start_ts.copy(), "start_event_timestamp"),
             col("session_key", "s"),
             col("cid", "s"),
+            # Completed starts are decided too (`completed`), so that a later identity change
+            # cannot turn one into an abandonment.
+            exp.alias_(completed, "completed"),
             *context,
         )
         .from_(exp.alias_(exp.to_table(EVENTS), "s"))

@@ -1,6 +1,6 @@
 """Detecting trigger occurrences and recording each decision once.
 
-- `trigger_decisions`: every decided start (fire, cooldown, capped, expired), keyed
+- `trigger_decisions`: every decided start (fire, cooldown, capped, expired, completed), keyed
   (trigger, start_event_key); a key in here is never decided again, even if identity later
   attributes the start to another person (the row keeps the uid it was decided for).
 - `trigger_firings`: only the `fire` decisions, what delivery reads (rows whose `deliver_after`
@@ -58,8 +58,9 @@ _FIXED = {
     "start_event_timestamp",
     "session_key",
     "cid",
+    "completed",
 }
-RESERVED = {name for name, _, _ in _COLUMNS}
+RESERVED = {name for name, _, _ in _COLUMNS} | {"completed"}
 
 
 def _ddl(table: str) -> str:
@@ -118,6 +119,7 @@ def _candidates(backend: Backend, spec: TriggerSpec, params: dict[str, Any]) -> 
             crm_record_id=row["crm_record_id"],
             session_key=row["session_key"],
             cid=row["cid"],
+            completed=bool(row["completed"]),
             context={k: v for k, v in row.items() if k not in _FIXED},
         )
         for row in rows

@@ -1,7 +1,8 @@
-"""Deciding what happens to each abandoned start: fire, or record why not (pure Python).
+"""Deciding what happens to each decidable start: fire, or record why not (pure Python).
 
-The SQL hands over only the few new, decidable, abandoned starts of a run; this pass applies
-the rules that need an order across candidates, deterministically:
+The SQL hands over only the new, decidable starts of a run; a completed one is `completed`
+(recorded, so it is never judged again). For the abandoned ones, this pass applies the rules
+that need an order across candidates, deterministically:
 
 1. candidates are taken in (start time, trigger, uid, start event key) order;
 2. `deliver_after` = now, or the end of the trigger's quiet hours if now falls inside them;
@@ -29,6 +30,7 @@ FIRE = "fire"
 EXPIRED = "expired"
 COOLDOWN = "cooldown"
 CAPPED = "capped"
+COMPLETED = "completed"
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,7 @@ class Candidate:
     crm_record_id: str | None = None
     session_key: str | None = None
     cid: str | None = None
+    completed: bool = False
     context: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -113,11 +116,11 @@ def decide(
         deliver_after = quiet_until(now, spec.quiet_hours)
         expires_at = start + spec.expiry.timedelta if spec.expiry else None
         day = local_day(deliver_after)
-        status, reason = (
-            FIRE,
-            f"no {'/'.join(e for c in spec.completion for e in c.event)} within {spec.wait}",
-        )
-        if (
+        completions = "/".join(e for c in spec.completion for e in c.event)
+        status, reason = FIRE, f"no {completions} within {spec.wait}"
+        if candidate.completed:
+            status, reason = COMPLETED, f"{completions} within {spec.wait}"
+        elif (
             expires_at is not None
             and deliver_after + settings.delivery_margin.timedelta >= expires_at
         ):

@@ -6,6 +6,22 @@ SELECT
   s.event_timestamp AS start_event_timestamp,
   s.session_key,
   s.cid,
+  EXISTS(
+    SELECT
+      1
+    FROM stitched_events AS c
+    WHERE
+      c.stitched_uid = s.stitched_uid
+      AND c.event_timestamp >= s.event_timestamp
+      AND c.event_timestamp <= s.event_timestamp + 1800000000
+      AND c.event_key <> s.event_key
+      AND c.event_date >= CAST(MAKE_TIMESTAMP($since_us - 86400000000) AS DATE)
+      AND (
+        (
+          c.event_name = 'test_drive_submit'
+        )
+      )
+  ) AS completed,
   s.model,
   s.page_path
 FROM stitched_events AS s
@@ -26,22 +42,6 @@ WHERE
   AND s.event_timestamp >= $since_us
   AND s.event_timestamp <= $watermark_us - 1800000000
   AND s.event_date >= CAST(MAKE_TIMESTAMP($since_us - 86400000000) AS DATE)
-  AND NOT EXISTS(
-    SELECT
-      1
-    FROM stitched_events AS c
-    WHERE
-      c.stitched_uid = s.stitched_uid
-      AND c.event_timestamp >= s.event_timestamp
-      AND c.event_timestamp <= s.event_timestamp + 1800000000
-      AND c.event_key <> s.event_key
-      AND c.event_date >= CAST(MAKE_TIMESTAMP($since_us - 86400000000) AS DATE)
-      AND (
-        (
-          c.event_name = 'test_drive_submit'
-        )
-      )
-  )
   AND NOT EXISTS(
     SELECT
       1
