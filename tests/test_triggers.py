@@ -453,3 +453,26 @@ def test_a_firings_context_beats_a_profile_column_of_the_same_name(duck: DuckDBB
     detect_triggers(duck, SPECS, now=now)
     [payload] = plan_delivery(duck, journey, now=now).samples["add"]
     assert payload["model"] == "ev9" and payload["email"] == "a@x"
+
+
+def test_delivery_holds_a_due_firing_during_its_quiet_hours(duck: DuckDBBackend) -> None:
+    """Decided at 20:50 Seoul (due at once), delivered late: it used to go out at 23:30."""
+    from cdp.delivery import load_destinations
+    from cdp.delivery.engine import plan_delivery
+    from cdp.triggers.run import held_triggers
+
+    destinations = load_destinations(
+        Path(__file__).parent.parent / "fixtures/specs/destinations.yaml"
+    )
+    journey = destinations.get("test_drive_abandon_journey")
+    at = int(datetime(2024, 5, 19, 11, 0, tzinfo=UTC).timestamp()) * 1_000_000  # 20:00 Seoul
+    decided_at = datetime(2024, 5, 19, 11, 50, tzinfo=UTC)  # 20:50 Seoul
+    people = [profile_row("a", email="a@x"), profile_row("zz")]
+    load(duck, [click("a", at), tick(int(decided_at.timestamp()) * 1_000_000)], people)
+    [firing] = detect_triggers(duck, SPECS, now=decided_at).firings
+    assert firing.deliver_after == decided_at
+    assert plan_delivery(duck, journey, now=decided_at + timedelta(minutes=5)).adds == 1
+    assert plan_delivery(duck, journey, now=datetime(2024, 5, 19, 14, 30, tzinfo=UTC)).adds == 0
+    # (By 08:00 it has expired: 12h after the click.)
+    assert held_triggers(duck, ["test_drive_abandon"], datetime(2024, 5, 19, 14, 30, tzinfo=UTC))
+    assert not held_triggers(duck, ["test_drive_abandon"], datetime(2024, 5, 19, 23, 5, tzinfo=UTC))

@@ -86,6 +86,7 @@ def _source(dest: Destination, columns: dict[str, list[str]]) -> tuple[str, set[
             f"s.`trigger` IN ({triggers})",
             "(s.deliver_after IS NULL OR s.deliver_after <= @now)",
             "(s.expires_at IS NULL OR s.expires_at > @now)",
+            "s.`trigger` NOT IN UNNEST(@held_triggers)",  # in quiet hours now
         ]
     where.append("NOT COALESCE(p.opted_out, FALSE)")  # consent: opted-out people are never sent
     sql = (

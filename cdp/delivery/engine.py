@@ -36,6 +36,7 @@ from cdp.delivery.payload import payloads, rows_meta
 from cdp.delivery.state import Outcome, PlanRow, Recorder, Tally, mark_pending_uncertain
 from cdp.errors import CdpError, TerminalError, TransientError
 from cdp.salesforce.secrets import redact
+from cdp.triggers.run import held_triggers
 
 log = logging.getLogger("cdp.delivery")
 OPS = ("add", "update", "remove")
@@ -101,8 +102,15 @@ class DeliveryReport:
         return asdict(self)
 
 
-def _plan_table(backend: Backend, query: PlanQuery, now: datetime) -> dict[str, int]:
-    backend.execute(f"CREATE OR REPLACE TABLE {t.PLAN} AS {query.sql}", {"now": now})
+def _plan_params(backend: Backend, destination: Destination, now: datetime) -> dict[str, Any]:
+    triggers = destination.source.triggers
+    if triggers is None:
+        return {"now": now}
+    return {"now": now, "held_triggers": held_triggers(backend, triggers, now)}
+
+
+def _plan_table(backend: Backend, query: PlanQuery, params: dict[str, Any]) -> dict[str, int]:
+    backend.execute(f"CREATE OR REPLACE TABLE {t.PLAN} AS {query.sql}", params)
     counts = backend.query(f"SELECT _cdp_op AS op, COUNT(*) AS n FROM {t.PLAN} GROUP BY _cdp_op")
     return {r["op"]: int(r["n"]) for r in counts.to_pylist()}
 
@@ -129,7 +137,7 @@ def plan_delivery(
         f"SELECT * FROM ({query.sql}) AS plan WHERE TRUE "
         f"QUALIFY ROW_NUMBER() OVER (PARTITION BY _cdp_op ORDER BY _cdp_seq) <= {int(sample)}"
     )
-    params = {"now": now or datetime.now(UTC)}
+    params = _plan_params(backend, destination, now or datetime.now(UTC))
     counts = backend.query(
         f"SELECT _cdp_op AS op, COUNT(*) AS n FROM ({query.sql}) AS plan GROUP BY _cdp_op", params
     )
@@ -252,7 +260,7 @@ def _deliver_one(
     recorder = Recorder(backend, dest.name, run_id, cfg.max_attempts, journey=journey)
     if journey:
         report.uncertain += mark_pending_uncertain(backend, dest.name, run_id)
-    counts = _plan_table(backend, query, now)
+    counts = _plan_table(backend, query, _plan_params(backend, dest, now))
     report.adds, report.updates, report.removes = (counts.get(op, 0) for op in OPS)
     run = _Run(backend, dest, query, clients, cfg, recorder, report)
     removes, total = report.removes, sum(counts.values())

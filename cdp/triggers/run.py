@@ -27,8 +27,8 @@ from cdp.backends.base import Backend
 from cdp.segments.clock import latest_event_us, new_run_id
 from cdp.segments.durations import from_micros, to_micros
 from cdp.triggers.compile import DECISIONS, FIRINGS, candidates_select
-from cdp.triggers.schedule import FIRE, Candidate, Decision, Fired, decide
-from cdp.triggers.spec import TriggerSettings, TriggerSpec
+from cdp.triggers.schedule import FIRE, Candidate, Decision, Fired, decide, quiet_until
+from cdp.triggers.spec import QuietHours, TriggerSettings, TriggerSpec
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,8 @@ _COLUMNS = [
     ("expires_at", pa.timestamp("us", tz="UTC"), "TIMESTAMP"),
     ("run_id", pa.string(), "STRING"),
     ("context", pa.string(), "STRING"),
+    # The trigger's quiet hours (JSON) when decided: delivery holds a due firing during them.
+    ("quiet_hours", pa.string(), "STRING"),
 ]
 _FIXED = {
     "trigger",
@@ -97,6 +99,9 @@ class TriggerReport:
 def ensure_tables(backend: Backend, context_columns: Sequence[str] = ()) -> None:
     backend.execute(_ddl(DECISIONS))
     backend.execute(_ddl(FIRINGS))
+    for table in (DECISIONS, FIRINGS):  # tables made before the column existed
+        if "quiet_hours" not in backend.column_names(table):
+            backend.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS quiet_hours STRING")
     present = set(backend.column_names(FIRINGS))
     for column in dict.fromkeys(context_columns):
         if column not in present:
@@ -154,15 +159,41 @@ def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+def held_triggers(backend: Backend, triggers: Sequence[str], now: datetime) -> list[str]:
+    """Those of `triggers` whose quiet hours (as their firings recorded them) hold delivery at
+    `now`. A firing's `deliver_after` is set once, when it is decided; one delivered late (a
+    failed journey batch retried next run, a run crossing into quiet hours) must wait too."""
+    if not triggers or not backend.table_exists(FIRINGS):
+        return []
+    if "quiet_hours" not in backend.column_names(FIRINGS):
+        return []
+    now = _utc(now)  # a naive `now` is UTC, as everywhere in delivery
+    rows = backend.query(
+        f"SELECT DISTINCT `trigger`, quiet_hours FROM {FIRINGS} "
+        "WHERE `trigger` IN UNNEST(@triggers) AND quiet_hours IS NOT NULL",
+        {"triggers": list(triggers)},
+    ).to_pylist()
+    return sorted({
+        r["trigger"] for r in rows
+        if quiet_until(now, QuietHours.model_validate_json(r["quiet_hours"])) > now
+    })  # fmt: skip
+
+
 def _record(
     backend: Backend,
     decisions: list[Decision],
     now: datetime,
     run_id: str,
     context_columns: list[str],
+    specs: dict[str, TriggerSpec],
 ) -> None:
     if not decisions:
         return
+
+    def quiet(trigger: str) -> str | None:
+        hours = specs[trigger].quiet_hours
+        return hours.model_dump_json() if hours is not None else None
+
     rows = [
         {
             **{c: _string(d.candidate.context.get(c)) for c in context_columns},
@@ -181,6 +212,7 @@ def _record(
             "expires_at": d.expires_at,
             "run_id": run_id,
             "context": json.dumps(dict(d.candidate.context), default=str, sort_keys=True),
+            "quiet_hours": quiet(d.candidate.trigger),
         }
         for d in decisions
     ]
@@ -237,14 +269,9 @@ def detect_triggers(
             "since_us": watermark_us - spec.wait.micros - settings.lookback.micros,
         })
     ]  # fmt: skip
-    decisions = decide(
-        candidates,
-        _fired(backend, candidates, triggers),
-        {s.name: s for s in triggers},
-        settings,
-        now,
-    )
-    _record(backend, decisions, now, run_id, list(dict.fromkeys(context_columns)))
+    by_name = {s.name: s for s in triggers}
+    decisions = decide(candidates, _fired(backend, candidates, triggers), by_name, settings, now)
+    _record(backend, decisions, now, run_id, list(dict.fromkeys(context_columns)), by_name)
     report = TriggerReport(
         now=now, watermark=from_micros(watermark_us), run_id=run_id, decisions=decisions
     )

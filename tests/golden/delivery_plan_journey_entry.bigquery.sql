@@ -29,6 +29,7 @@ WITH src AS (
     AND (
       s.expires_at IS NULL OR s.expires_at > @now
     )
+    AND NOT s.`trigger` IN UNNEST(@held_triggers)
     AND NOT COALESCE(p.opted_out, FALSE)
 ), keyed AS (
   SELECT

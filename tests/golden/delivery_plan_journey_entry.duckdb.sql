@@ -29,6 +29,7 @@ WITH src AS NOT MATERIALIZED (
     AND (
       s.expires_at IS NULL OR s.expires_at > $now
     )
+    AND NOT ARRAY_CONTAINS(COALESCE($held_triggers, []), s."trigger")
     AND NOT COALESCE(p.opted_out, FALSE)
 ), keyed AS NOT MATERIALIZED (
   SELECT
