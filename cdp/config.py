@@ -151,6 +151,11 @@ class CrmSettings(StrictModel):
     record_type: str | None = None
     system_modstamp: str | None = None
     attributes: list[str] = Field(default_factory=list)
+    #: An attribute's type in `profiles` and in spec filters (others are strings): the values
+    #: are cast to it, so a spec checked against the type runs the same on either warehouse.
+    attribute_types: dict[str, Literal["string", "int", "double", "bool"]] = Field(
+        default_factory=dict
+    )
 
     @field_validator("attributes")
     @classmethod
@@ -162,6 +167,16 @@ class CrmSettings(StrictModel):
                     f"attribute {name!r} must be a column name (letters, digits, underscores)"
                 )
         return value
+
+    @model_validator(mode="after")
+    def _typed_attributes_exist(self) -> CrmSettings:
+        unknown = sorted(set(self.attribute_types) - set(self.attributes))
+        if unknown:
+            raise ValueError(f"attribute_types names {unknown}, which are not in attributes")
+        return self
+
+    def attribute_type(self, name: str) -> str:
+        return self.attribute_types.get(name, "string")
 
 
 class Settings(StrictModel):

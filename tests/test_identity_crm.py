@@ -68,6 +68,46 @@ def test_profiles_from_csv(identity: DuckDBBackend, tmp_path: Path) -> None:
     assert alice["first_seen"] == T0  # includes the backfilled anonymous event
 
 
+def test_crm_attributes_take_their_declared_type(identity: DuckDBBackend, tmp_path: Path) -> None:
+    """A CSV's `true` and `1500` load as bool and int, while specs checked every attribute as a
+    string: `gte: 1000` was refused, and `prefix` accepted, then failed mid-run."""
+    from cdp.audiences import run_audience
+    from cdp.segments.columns import profile_columns
+    from cdp.segments.loader import load_spec
+
+    (tmp_path / "crm.csv").write_text(
+        "record_id,uid,email,opted_out,customer_type,is_vip,lifetime_value,tier\n"
+        "003A,alice,a@example.com,false,owner,true,1500,1\n"
+        "003B,bob,b@example.com,false,owner,false,900,2\n"
+    )
+    crm = CrmSettings(file="crm.csv", attributes=["is_vip", "lifetime_value", "tier"],
+                      attribute_types={"is_vip": "bool", "lifetime_value": "int"})  # fmt: skip
+    load_crm(identity, crm, tmp_path)
+    build_profiles(identity, crm)
+    schema = identity.query("SELECT * FROM profiles LIMIT 0").schema
+    assert [str(schema.field(c).type) for c in ("is_vip", "lifetime_value", "tier")] == [
+        "bool", "int64", "string",
+    ]  # fmt: skip
+    known = profile_columns(crm)
+
+    def members(leaf: dict[str, object]) -> list[str]:
+        doc = {"kind": "audience", "name": "a", "condition": {"crm": leaf}}
+        run_audience(
+            identity, load_spec(doc, path="a.yaml", profiles=known), T0 + timedelta(days=2)
+        )
+        return sorted(identity.query("SELECT uid FROM audience_members").column(0).to_pylist())
+
+    assert members({"param": "lifetime_value", "gte": 1000}) == ["alice"]
+    assert members({"param": "is_vip", "equals": True}) == ["alice"]
+    assert members({"param": "tier", "equals": "2"}) == ["bob"]  # undeclared: a string
+    with pytest.raises(ConfigError, match="lifetime_value"):
+        load_spec({"kind": "audience", "name": "a",
+                   "condition": {"crm": {"param": "lifetime_value", "prefix": "15"}}},
+                  path="a.yaml", profiles=known)  # fmt: skip
+    with pytest.raises(ValueError, match="not in attributes"):
+        CrmSettings.model_validate({"attributes": ["a"], "attribute_types": {"b": "int"}})
+
+
 def test_profiles_without_crm_table_and_from_parquet_or_table(
     identity: DuckDBBackend, tmp_path: Path
 ) -> None:

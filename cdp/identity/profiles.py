@@ -56,14 +56,24 @@ def describe_sample(sample: list[str], total: int) -> str:
     return ", ".join(sample) + (f" and {more:,} more" if more > 0 else "")
 
 
+_SQL_TYPES = {"string": "STRING", "int": "INT64", "double": "FLOAT64", "bool": "BOOL"}
+
+
 def profiles_sql(
-    attributes: list[str], crm_source: str = t.CRM, present: set[str] | None = None
+    attributes: list[str],
+    crm_source: str = t.CRM,
+    present: set[str] | None = None,
+    types: dict[str, str] | None = None,
 ) -> str:
-    """The CTAS. `present`: attribute columns crm_customers has (others become NULL)."""
+    """The CTAS. `present`: attribute columns crm_customers has (others become NULL); `types`:
+    their spec types (default string), cast to, whatever type the CRM source loaded."""
     present = set(attributes) if present is None else present
     quoted = {a: exp.to_identifier(a, quoted=True).sql("bigquery") for a in attributes}
+    sql_type = {a: _SQL_TYPES[(types or {}).get(a, "string")] for a in attributes}
     crm_attrs = "".join(
-        f", {quoted[a]}" if a in present else f", CAST(NULL AS STRING) AS {quoted[a]}"
+        f", SAFE_CAST({quoted[a]} AS {sql_type[a]}) AS {quoted[a]}"
+        if a in present
+        else f", CAST(NULL AS {sql_type[a]}) AS {quoted[a]}"
         for a in attributes
     )
     out_attrs = "".join(f", c.{quoted[a]}" for a in attributes)
@@ -127,16 +137,19 @@ LEFT JOIN crm AS c ON c.uid = p.uid
 def build_profiles(backend: Backend, crm: CrmSettings | None = None) -> ProfilesReport:
     """Rebuild `profiles` from the identity tables and `crm_customers` (if it exists)."""
     attributes = list(crm.attributes) if crm else []
+    types = {a: crm.attribute_type(a) for a in attributes} if crm else {}
     report = ProfilesReport()
     if backend.table_exists(t.CRM):
         columns = set(backend.column_names(t.CRM))
-        backend.execute(profiles_sql(attributes, present=columns & set(attributes)))
+        present = columns & set(attributes)
+        backend.execute(profiles_sql(attributes, present=present, types=types))
         report.crm_records = int(backend.scalar(f"SELECT COUNT(*) FROM {t.CRM}") or 0)
     else:
         report.crm_table_missing = True
         attrs = "".join(f", CAST(NULL AS STRING) AS {exp.to_identifier(a, quoted=True).sql('bigquery')}"
                         for a in attributes)  # fmt: skip
-        backend.execute(profiles_sql(attributes, crm_source=_NO_CRM.format(attrs=attrs)))
+        no_crm = _NO_CRM.format(attrs=attrs)
+        backend.execute(profiles_sql(attributes, crm_source=no_crm, types=types))
     row = backend.query(
         f"SELECT COUNT(*) AS n, COUNTIF(crm_matched) AS matched FROM {t.PROFILES}"
     ).to_pylist()[0]

@@ -50,7 +50,7 @@ def profile_columns(
 ) -> dict[str, str]:
     known = dict(PROFILE_COLUMNS)
     if crm is not None:
-        known.update({name: "string" for name in crm.attributes})
+        known.update({name: crm.attribute_type(name) for name in crm.attributes})
     known.update(as_known(extra))
     return known
 

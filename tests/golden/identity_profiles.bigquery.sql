@@ -30,7 +30,7 @@ WITH activity AS (
     record_type,
     email,
     customer_type,
-    `segment`,
+    SAFE_CAST(`segment` AS STRING) AS `segment`,
     CAST(NULL AS STRING) AS `region`,
     LOGICAL_OR(COALESCE(opted_out, FALSE)) OVER (PARTITION BY uid) AS opted_out,
     COUNT(*) OVER (PARTITION BY uid) AS crm_records

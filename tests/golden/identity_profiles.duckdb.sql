@@ -30,7 +30,7 @@ WITH activity AS NOT MATERIALIZED (
     record_type,
     email,
     customer_type,
-    "segment",
+    TRY_CAST("segment" AS TEXT) AS "segment",
     CAST(NULL AS TEXT) AS "region",
     BOOL_OR(CAST(COALESCE(opted_out, FALSE) AS BOOLEAN)) OVER (PARTITION BY uid) AS opted_out,
     COUNT(*) OVER (PARTITION BY uid) AS crm_records
