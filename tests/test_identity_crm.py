@@ -71,7 +71,7 @@ def test_profiles_from_csv(identity: DuckDBBackend, tmp_path: Path) -> None:
 def test_crm_attributes_take_their_declared_type(identity: DuckDBBackend, tmp_path: Path) -> None:
     """A CSV's `true` and `1500` load as bool and int, while specs checked every attribute as a
     string: `gte: 1000` was refused, and `prefix` accepted, then failed mid-run."""
-    from cdp.audiences import run_audience
+    from cdp.audiences import AudienceSpec, run_audience
     from cdp.segments.columns import profile_columns
     from cdp.segments.loader import load_spec
 
@@ -92,9 +92,9 @@ def test_crm_attributes_take_their_declared_type(identity: DuckDBBackend, tmp_pa
 
     def members(leaf: dict[str, object]) -> list[str]:
         doc = {"kind": "audience", "name": "a", "condition": {"crm": leaf}}
-        run_audience(
-            identity, load_spec(doc, path="a.yaml", profiles=known), T0 + timedelta(days=2)
-        )
+        spec = load_spec(doc, path="a.yaml", profiles=known)
+        assert isinstance(spec, AudienceSpec)
+        run_audience(identity, spec, T0 + timedelta(days=2))
         return sorted(identity.query("SELECT uid FROM audience_members").column(0).to_pylist())
 
     assert members({"param": "lifetime_value", "gte": 1000}) == ["alice"]
