@@ -232,3 +232,13 @@ def test_bool_values_stay_booleans_and_are_checked_against_the_column() -> None:
     on_int = ParamFilter.model_validate({"param": "score", "in": [True]})
     assert "must be numbers" in str(filter_problem(on_int, known))
     assert ParamFilter.model_validate({"param": "score", "equals": 3}).equals == 3.0
+
+
+def test_int64_values_stay_exact() -> None:
+    """Values went through float: an INT64 id past 2**53 compared with a neighbour."""
+    from cdp.segments.filters import ParamFilter
+
+    big = 2**53 + 1
+    for op in ("equals", "gte"):
+        flt = ParamFilter.model_validate({"param": "ga_session_id", op: big})
+        assert str(big) in flt.condition().sql("bigquery")

@@ -57,17 +57,18 @@ class ParamFilter(StrictModel):
     param: str
     #: Optional: the type the author expects the column to have (checked against the known columns).
     type: ColumnType | None = None
-    # bool first: YAML's `true` stays a boolean (BigQuery has no BOOL = 1.0 coercion).
-    equals: bool | str | float | None = None
-    not_equals: bool | str | float | None = None
-    in_: list[bool | str | float] | None = Field(default=None, alias="in", min_length=1)
+    # bool first: YAML's `true` stays a boolean (BigQuery has no BOOL = 1.0 coercion); int
+    # before float: an INT64 id past 2**53 stays exact.
+    equals: bool | int | float | str | None = None
+    not_equals: bool | int | float | str | None = None
+    in_: list[bool | int | float | str] | None = Field(default=None, alias="in", min_length=1)
     contains: str | None = None
     prefix: str | None = None
     regex: str | None = None
-    gt: float | None = None
-    gte: float | None = None
-    lt: float | None = None
-    lte: float | None = None
+    gt: int | float | None = None
+    gte: int | float | None = None
+    lt: int | float | None = None
+    lte: int | float | None = None
 
     @field_validator("param")
     @classmethod
