@@ -151,6 +151,10 @@ def test_reruns_and_lookback_reprocessing_fire_nothing_new(duck: DuckDBBackend) 
     load(duck, events, PEOPLE)
     first = detect_triggers(duck, [spec()], now=NOW, settings=NO_CAP)
     assert len(first.firings) == 2
+    # Each run's scratch table is its own (overlapping runs never share one), and goes.
+    assert not duck.con.sql(
+        "SELECT * FROM duckdb_tables() WHERE table_name LIKE 'trigger_firings__new%'"
+    ).fetchall()
     before = fired(duck)
     assert (
         detect_triggers(duck, [spec()], now=NOW + timedelta(minutes=10), settings=NO_CAP).decisions

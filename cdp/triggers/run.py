@@ -32,7 +32,7 @@ from cdp.triggers.spec import QuietHours, TriggerSettings, TriggerSpec
 
 log = logging.getLogger(__name__)
 
-_SCRATCH = "trigger_firings__new"
+_SCRATCH = "trigger_firings__new"  # + the run id: two overlapping runs never share it
 _COLUMNS = [
     ("trigger", pa.string(), "STRING"),
     ("uid", pa.string(), "STRING"),
@@ -220,7 +220,8 @@ def _record(
         [(name, arrow_type) for name, arrow_type, _ in _COLUMNS]
         + [(c, pa.string()) for c in context_columns]
     )
-    backend.load_arrow(_SCRATCH, pa.Table.from_pylist(rows, schema=schema), mode="replace")
+    scratch = f"{_SCRATCH}_{run_id.replace('-', '_')}"
+    backend.load_arrow(scratch, pa.Table.from_pylist(rows, schema=schema), mode="replace")
     fixed = ", ".join(f"`{name}`" for name, _, _ in _COLUMNS)
     everything = ", ".join([fixed, *(f"`{c}`" for c in context_columns)])
 
@@ -231,14 +232,17 @@ def _record(
         )
 
     # Insert only keys not decided yet: safe even if two runs overlap.
-    backend.atomic(
-        [
-            f"INSERT INTO {DECISIONS} ({fixed}) SELECT {fixed} FROM {_SCRATCH} AS n WHERE {new_keys(DECISIONS)}",
-            f"INSERT INTO {FIRINGS} ({everything}) SELECT {everything} FROM {_SCRATCH} AS n "
-            f"WHERE n.status = '{FIRE}' AND {new_keys(FIRINGS)}",
-        ]
-    )
-    backend.execute(f"DROP TABLE IF EXISTS {_SCRATCH}")
+    try:
+        backend.atomic(
+            [
+                f"INSERT INTO {DECISIONS} ({fixed}) SELECT {fixed} FROM {scratch} AS n "
+                f"WHERE {new_keys(DECISIONS)}",
+                f"INSERT INTO {FIRINGS} ({everything}) SELECT {everything} FROM {scratch} AS n "
+                f"WHERE n.status = '{FIRE}' AND {new_keys(FIRINGS)}",
+            ]
+        )
+    finally:
+        backend.execute(f"DROP TABLE IF EXISTS {scratch}")
 
 
 def detect_triggers(
