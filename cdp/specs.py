@@ -8,7 +8,7 @@ from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError, ValidationInfo
 
 from cdp.errors import ConfigError
 
@@ -31,6 +31,15 @@ def _check_zone(name: str) -> str:
 
 #: An IANA time zone name, checked when a spec or config is validated.
 TimeZoneName = Annotated[str, AfterValidator(_check_zone)]
+
+
+def with_project_zone(value: Any, info: ValidationInfo) -> Any:
+    """A mapping without its own `time_zone` takes the project's, which loaders pass as the
+    validation context (`{"time_zone": ...}`): a project's days and clocks are its local ones."""
+    project_zone = (info.context or {}).get("time_zone")
+    if project_zone and isinstance(value, dict) and "time_zone" not in value:
+        return {**value, "time_zone": project_zone}
+    return value
 
 
 class StrictModel(BaseModel):

@@ -242,3 +242,17 @@ def test_int64_values_stay_exact() -> None:
     for op in ("equals", "gte"):
         flt = ParamFilter.model_validate({"param": "ga_session_id", op: big})
         assert str(big) in flt.condition().sql("bigquery")
+
+
+def test_quiet_hours_and_the_daily_cap_take_the_project_time_zone(tmp_path: Path) -> None:
+    """They were Asia/Seoul whatever the project's `time_zone`."""
+    (tmp_path / "t.yaml").write_text(
+        TRIGGER + "wait: 30m\nquiet_hours: {start: '21:00', end: '08:00'}\n", encoding="utf-8"
+    )
+    specs = load_specs(tmp_path, DEMO_COLUMNS, time_zone="Asia/Tokyo")
+    [trigger] = specs.triggers
+    assert trigger.quiet_hours is not None and trigger.quiet_hours.time_zone == "Asia/Tokyo"
+    assert specs.trigger_settings is not None and specs.trigger_settings.time_zone == "Asia/Tokyo"
+    (tmp_path / "s.yaml").write_text("kind: trigger_settings\ntime_zone: UTC\n", encoding="utf-8")
+    specs = load_specs(tmp_path, DEMO_COLUMNS, time_zone="Asia/Tokyo")
+    assert specs.trigger_settings is not None and specs.trigger_settings.time_zone == "UTC"

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from pydantic import Field, ValidationInfo, model_validator
 from sqlglot import exp
 
-from cdp.specs import StrictModel, TimeZoneName, zone
+from cdp.specs import StrictModel, TimeZoneName, with_project_zone, zone
 
 MICROS_PER_SECOND = 1_000_000
 _SHORT = re.compile(r"^\s*(\d+)\s*(d|h|m|days?|hours?|minutes?|min)\s*$", re.IGNORECASE)
@@ -78,11 +78,7 @@ class DateRange(StrictModel):
     @model_validator(mode="before")
     @classmethod
     def _project_zone(cls, value: Any, info: ValidationInfo) -> Any:
-        # A project's dates are its local days: loaders pass its time_zone as validation context.
-        project_zone = (info.context or {}).get("time_zone")
-        if project_zone and isinstance(value, dict) and "time_zone" not in value:
-            return {**value, "time_zone": project_zone}
-        return value
+        return with_project_zone(value, info)
 
     @model_validator(mode="after")
     def _ordered(self) -> DateRange:

@@ -73,7 +73,8 @@ def load_specs(
 ) -> Specs:
     """Every `*.yaml`/`*.yml` under `directory`, validated (extra columns: name->type or names).
 
-    `time_zone` is the zone of date ranges that do not name their own (default UTC).
+    `time_zone` is the project's: date ranges, quiet hours and the daily cap's days that do not
+    name their own zone take it (else UTC for date ranges, Asia/Seoul for the others).
     """
     root = Path(directory)
     if not root.is_dir():
@@ -97,6 +98,10 @@ def load_specs(
                 time_zone=time_zone,
             )
             _add(specs, spec, path, prefix)
+    if specs.trigger_settings is None and time_zone:
+        specs.trigger_settings = TriggerSettings.model_validate(
+            {}, context={"time_zone": time_zone}
+        )
     _check_expiries(specs)
     return specs
 

@@ -26,7 +26,7 @@ from cdp.audiences.spec import check_name
 from cdp.segments.durations import Duration
 from cdp.segments.filters import EventFilter
 from cdp.segments.population import Population
-from cdp.specs import StrictModel, TimeZoneName
+from cdp.specs import StrictModel, TimeZoneName, with_project_zone
 
 #: Columns of `trigger_firings` a context column may not shadow (cid and session_key are carried anyway).
 _RESERVED_CONTEXT = {"trigger", "uid", "start_event_key", "crm_record_id", "start_event_timestamp", "start_ts",
@@ -39,7 +39,12 @@ class QuietHours(StrictModel):
 
     start: str
     end: str
-    time_zone: TimeZoneName = "Asia/Seoul"
+    time_zone: TimeZoneName = "Asia/Seoul"  # or the project's `time_zone`, when loaded with it
+
+    @model_validator(mode="before")
+    @classmethod
+    def _project_zone(cls, value: Any, info: ValidationInfo) -> Any:
+        return with_project_zone(value, info)
 
     @field_validator("start", "end", mode="before")
     @classmethod
@@ -137,4 +142,10 @@ class TriggerSettings(StrictModel):
     delivery_margin: Duration = Field(default_factory=lambda: Duration(minutes=15))
     #: Most firings one person gets per local day across all triggers (None: no cap).
     daily_cap: int | None = Field(default=3, ge=1)
+    #: The zone of the daily cap's days (default: the project's `time_zone`, else Asia/Seoul).
     time_zone: TimeZoneName = "Asia/Seoul"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _project_zone(cls, value: Any, info: ValidationInfo) -> Any:
+        return with_project_zone(value, info)
