@@ -129,6 +129,10 @@ INVALID = {
         FUNNEL + "dropoff: {after: 14d, lookback: 14d}\n",
         "Value error, dropoff.after (14d) must be shorter than dropoff.lookback (14d)",
     ),
+    "dropoff_no_steps": (  # meant every step
+        FUNNEL + "dropoff: {steps: []}\n",
+        "dropoff.steps: List should have at least 1 item after validation, not 0",
+    ),
     "dropoff_consent_flag": (
         FUNNEL + "dropoff: {population: {include_consent_denied: true}}\n",
         "dropoff.population: Value error, include_consent_denied has no effect on a drop-off "

@@ -49,7 +49,7 @@ class Dropoff(StrictModel):
 
     after: Duration = Field(default_factory=lambda: Duration(hours=1))
     lookback: Duration = Field(default_factory=lambda: Duration(days=14))
-    steps: list[str] | None = None
+    steps: list[str] | None = Field(default=None, min_length=1)  # None: every step but the last
     population: Population = Field(default_factory=Population)
     holdout_percent: float = Field(default=0, ge=0, le=50)
 
