@@ -24,6 +24,13 @@ SPECS = load_specs(
 )
 CEJ = SPECS.funnel("cej_test_drive")
 MIN_US = 60_000_000
+# Steps whose conditions overlap: one page view fits "model page" and "EV9 page" alike.
+MODELS = validate(FunnelSpec, {"name": "models", "window": "1d", "breakdown": [], "steps": [
+    {"name": "visit", "event": "session_start"},
+    {"name": "model_page", "event": "page_view", "where": [{"param": "page_path", "prefix": "/models/"}]},
+    {"name": "ev9_page", "event": "page_view", "where": [{"param": "page_path", "prefix": "/models/ev9"}]},
+    {"name": "another_model", "event": "page_view", "where": [{"param": "page_path", "prefix": "/models/"}]},
+    {"name": "click", "event": "test_drive_click"}]})  # fmt: skip
 
 
 def journey(uid: str | None, steps: int, *, start: int, device: str = "desktop", gap_min: int = 2,
@@ -109,6 +116,43 @@ def test_window_and_order(duck: DuckDBBackend) -> None:
     assert [(r.reached, r.converted) for r in report.totals] == [(3, 1), (1, 0)]
 
 
+def test_one_event_is_one_step(duck: DuckDBBackend) -> None:
+    """A row fitting two consecutive steps counts for one of them: one view of /models/ev9 is
+    not also "another model page" (it used to convert with a 0-second gap). Different rows at
+    one timestamp still make consecutive steps, whatever their order."""
+    start = AS_OF_US - DAY_US
+    view = {"event_name": "page_view", "page_path": "/models/ev9"}
+    events = [
+        dict(stitched_uid="once", event_name="session_start", event_timestamp=start),
+        dict(stitched_uid="once", event_timestamp=start + MIN_US, **view),
+        # Two views at one time: model page, then EV9 page; a third for "another model page".
+        dict(stitched_uid="twice", event_name="session_start", event_timestamp=start),
+        *(dict(stitched_uid="twice", event_timestamp=start + MIN_US, **view) for _ in range(3)),
+        # Everything at the session's timestamp, the page views listed (and keyed) first.
+        *(dict(stitched_uid="tie", event_timestamp=start, **view) for _ in range(3)),
+        dict(stitched_uid="tie", event_name="session_start", event_timestamp=start),
+        dict(stitched_uid="tie", event_name="test_drive_click", event_timestamp=start),
+    ]
+    load(duck, events, [])
+    [report] = run_funnels(duck, [MODELS], AS_OF)
+    assert [(r.reached, r.converted) for r in report.totals] == [
+        (3, 3),
+        (3, 2),
+        (2, 2),
+        (2, 1),
+        (1, 0),
+    ]
+    assert report.totals[1].median_seconds_to_next == 0.0  # twice and tie: same-time rows
+    rows = events_table(events).to_pylist()
+    day = rows[0]["event_date"]
+    minute = start + MIN_US
+    assert reference_entries(MODELS, rows, AS_OF_US) == {
+        ("once", day): [start, minute, None, None, None],
+        ("twice", day): [start, minute, minute, minute, None],
+        ("tie", day): [start] * 5,
+    }
+
+
 def test_rows_of_nobody_form_no_journey(duck: DuckDBBackend) -> None:
     """Consent-denied rows without a UID have no CID either: with `include_consent_denied`
     they used to make one person (NULL) of every such visitor, who could never convert."""
@@ -168,45 +212,58 @@ def test_dropoff_audiences(duck: DuckDBBackend) -> None:
     ] == (0, 1)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Times: a few shared ones (ties, entries on neighbouring days), a busy week, or the whole period.
+_MINUTES = st.one_of(
+    st.sampled_from([0, 1, 2, 24 * 60, 24 * 60 + 1]),
+    st.integers(0, 3 * 24 * 60),
+    st.integers(0, 30 * 24 * 60),
+)
+_PATHS = st.sampled_from(["/models/ev9", "/models/kona", "/offers"])
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
+    st.sampled_from([CEJ, MODELS]),
     st.lists(
         st.tuples(
-            st.sampled_from(["u1", "u2", "u3"]),
+            st.sampled_from(["u1", "u2"]),
             st.sampled_from(
                 [
                     "session_start",
                     "page_view",
+                    "page_view",  # twice as likely: MODELS has three page-view steps
                     "test_drive_click",
                     "form_start",
                     "test_drive_submit",
                 ]
             ),
-            st.integers(0, 30 * 24 * 60),
+            _MINUTES,
+            _PATHS,
         ),
         max_size=30,
-    )
+    ),
 )
-def test_entries_equal_reference(stream: list[tuple[str, str, int]]) -> None:
+def test_entries_equal_reference(spec: FunnelSpec, stream: list[tuple[str, str, int, str]]) -> None:
     events = [
-        dict(stitched_uid=u, event_name=n, page_path="/models/ev9" if n == "page_view" else None,
+        dict(stitched_uid=u, event_name=n, page_path=p if n == "page_view" else None,
              event_timestamp=AS_OF_US - m * MIN_US, event_key=f"e{i}")
-        for i, (u, n, m) in enumerate(stream)
+        for i, (u, n, m, p) in enumerate(stream)
     ]  # fmt: skip
+    n_steps = len(spec.steps)
     backend = DuckDBBackend(":memory:")
     try:
         load(backend, events, [])
         table = events_table(events)
         rows = table.to_pylist()
         backend.execute(
-            f"CREATE TABLE {entries_table(CEJ)} AS {backend.render(entries_select(CEJ))}",
+            f"CREATE TABLE {entries_table(spec)} AS {backend.render(entries_select(spec))}",
             {"as_of_us": AS_OF_US},
         )
         got = {
-            (r["person"], r["day"]): [r[f"t{k}"] for k in range(1, 6)]
-            for r in backend.query(f"SELECT * FROM {entries_table(CEJ)}").to_pylist()
+            (r["person"], r["day"]): [r[f"t{k}"] for k in range(1, n_steps + 1)]
+            for r in backend.query(f"SELECT * FROM {entries_table(spec)}").to_pylist()
         }
-        assert got == reference_entries(CEJ, rows, AS_OF_US)
+        assert got == reference_entries(spec, rows, AS_OF_US)
     finally:
         backend.close()
 

@@ -1,10 +1,17 @@
 """Funnels compiled to GoogleSQL: one row per entry, then per-step aggregates and drop-offs.
 
 Entry: a person's first step-1 event of a day (`event_date`), within `period` before as_of.
-Step k is reached at the earliest step-k event at or after step k-1, within `window` of the
-entry and before the person's next entry (earliest-first matching is optimal for an ordered
-sequence, so "reached" is exact). The next entry closes the window so that a step is credited
-to one entry only: the latest before it, not every earlier day's.
+Each step is one event (row, identified by `event_key` with `event_timestamp`), and a different
+row from every earlier step's of that entry: step k is reached at the earliest step-k row, by
+(timestamp, event_key), at or after step k-1's time (ties allowed: GA4 gives session_start and
+page_view one timestamp) other than the rows of steps 1..k-1, within `window` of the entry and
+before the person's next entry. So one page view cannot be both "viewed a model page" and "viewed
+the EV9 page". Earliest-first matching is optimal for an ordered sequence, so "reached" is exact
+across timestamps; among rows of one timestamp the lowest event_key is taken, which can miss a
+match only when rows of one microsecond fit overlapping steps (the lower-keyed of two tied page
+views fitting both of two steps, the other only the first).
+The next entry closes the window so that a step is credited to one entry only: the latest before
+it, not every earlier day's.
 A person is `stitched_uid`, or the CID for events not attributed to anyone; a row with neither
 (consent denied, no UID) belongs to no journey.
 Parameter: `@as_of_us`.
@@ -37,6 +44,20 @@ def t(k: int) -> str:
     return f"t{k}"
 
 
+def key(k: int) -> str:
+    """The `event_key` of step k's row (with t_k, it identifies the row)."""
+    return f"key{k}"
+
+
+def _first_per_entry(partition: list[exp.Expr], ts: exp.Expr, event_key: exp.Expr) -> exp.Window:
+    """Ranks rows by (timestamp, event_key) within an entry: 1 is the step's row."""
+    return exp.Window(
+        this=exp.RowNumber(),
+        partition_by=partition,
+        order=exp.Order(expressions=[exp.Ordered(this=ts), exp.Ordered(this=event_key)]),
+    )
+
+
 def entries_select(spec: FunnelSpec) -> exp.Select:
     """Columns: person, uid, day, <breakdown>, t1..tn (µs or NULL), reached (steps reached)."""
     n = len(spec.steps)
@@ -63,6 +84,7 @@ def entries_select(spec: FunnelSpec) -> exp.Select:
             exp.alias_(coalesce(col("stitched_uid"), concat(lit("cid:"), col("cid"))), "person"),
             exp.alias_(col("stitched_uid"), "uid"),
             exp.alias_(ts.copy(), "ts"),
+            col("event_key"),
             exp.alias_(col("event_date"), "day"),
             *(col(b) for b in spec.breakdown),
             *flags,
@@ -71,7 +93,11 @@ def entries_select(spec: FunnelSpec) -> exp.Select:
         .where(exp.and_(*where))
     )
 
-    # Step 1: the entry, with the breakdown values of its first event.
+    # Step 1: the entry, with the breakdown values of its first event; its row is the lowest
+    # event_key among the step-1 rows at its time.
+    day_first = exp.Window(this=exp.Min(this=col("ts")), partition_by=[col("person"), col("day")])
+    s1_rows = exp.select(exp.Star(), exp.alias_(day_first, "first_ts")).from_("ev").where(col("s1"))
+    at_first = exp.EQ(this=col("ts"), expression=col("first_ts"))
     first = (
         exp.select(
             col("person"),
@@ -79,9 +105,12 @@ def entries_select(spec: FunnelSpec) -> exp.Select:
             col("day"),
             *(exp.alias_(exp.ArgMin(this=col(b), expression=col("ts")), b) for b in spec.breakdown),
             exp.alias_(exp.Min(this=col("ts")), t(1)),
+            exp.alias_(
+                exp.Min(this=exp.If(this=at_first, true=col("event_key"), false=exp.Null())),
+                key(1),
+            ),
         )
-        .from_("ev")
-        .where(col("s1"))
+        .from_(exp.alias_(s1_rows.subquery(), "s"))
         .group_by("person", "day")
     )
     next_entry = exp.Window(
@@ -93,14 +122,31 @@ def entries_select(spec: FunnelSpec) -> exp.Select:
     ctes: list[tuple[str, exp.Select]] = [("ev", events), ("entry_days", first), ("step1", entry)]
     carried = ["person", "uid", "day", *spec.breakdown]
     for k in range(2, n + 1):
-        keep = [*carried, "next_t1", *(t(j) for j in range(1, k))]
+        keep = [*carried, "next_t1", *(c for j in range(1, k) for c in (t(j), key(j)))]
         within = exp.Add(this=col(t(1), "f"), expression=lit(spec.window.micros))
         before_next = exp.or_(
             exp.Is(this=col("next_t1", "f"), expression=exp.Null()),
             exp.LT(this=col("ts", "e"), expression=col("next_t1", "f")),
         )
-        step = (
-            exp.select(*(col(c, "f") for c in keep), exp.alias_(exp.Min(this=col("ts", "e")), t(k)))
+        # Not the row of an earlier step (same timestamp and event_key).
+        not_earlier = [
+            exp.Not(this=exp.paren(exp.and_(
+                exp.EQ(this=col("ts", "e"), expression=col(t(j), "f")),
+                exp.EQ(this=col("event_key", "e"), expression=col(key(j), "f")),
+            ), copy=False))
+            for j in range(1, k)
+        ]  # fmt: skip
+        rank = _first_per_entry(
+            [col("person", "f"), col("day", "f")], col("ts", "e"), col("event_key", "e")
+        )
+        found = [t(k), key(k)] if k < n else [t(k)]
+        candidates = (
+            exp.select(
+                *(col(c, "f") for c in keep),
+                exp.alias_(col("ts", "e"), t(k)),
+                *([exp.alias_(col("event_key", "e"), key(k))] if k < n else []),
+                exp.alias_(rank, "rn"),
+            )
             .from_(exp.alias_(exp.to_table(f"step{k - 1}"), "f"))
             .join(
                 exp.alias_(exp.to_table("ev"), "e"),
@@ -110,10 +156,15 @@ def entries_select(spec: FunnelSpec) -> exp.Select:
                     exp.GTE(this=col("ts", "e"), expression=col(t(k - 1), "f")),
                     exp.LTE(this=col("ts", "e"), expression=within),
                     exp.paren(before_next, copy=False),
+                    *not_earlier,
                 ),
                 join_type="LEFT",
             )
-            .group_by(*(col(c, "f") for c in keep))
+        )
+        step = (
+            exp.select(*(col(c) for c in [*keep, *found]))
+            .from_(exp.alias_(candidates.subquery(), "c"))
+            .where(exp.EQ(this=col("rn"), expression=lit(1)))
         )
         ctes.append((f"step{k}", step))
     # The chain keeps t_k NULL once t_(k-1) is, so "reached" counts the leading non-NULL steps.

@@ -1,4 +1,9 @@
-"""Pure-Python funnel entries: the oracle for the SQL's per-entry step times."""
+"""Pure-Python funnel entries: the oracle for the SQL's per-entry step times.
+
+Each step is one row, identified by (event_timestamp, event_key), and not the row of an earlier
+step of the entry: the earliest by (timestamp, event_key) at or after the previous step's time
+(ties allowed), as in `compile`.
+"""
 
 from __future__ import annotations
 
@@ -28,30 +33,40 @@ def entries(
         by_person.setdefault(person, []).append(e)
     out: dict[tuple[str, Any], list[int | None]] = {}
     for person, rows in by_person.items():
-        rows.sort(key=lambda e: e["event_timestamp"])
-        firsts: dict[Any, int] = {}
+        rows.sort(key=_row_id)
+        firsts: dict[Any, Row] = {}
         for e in rows:
             if event_matches(spec.steps[0], e):
-                firsts.setdefault(e["event_date"], e["event_timestamp"])
-        starts = sorted(firsts.values())
-        for day, t1 in firsts.items():
+                firsts.setdefault(e["event_date"], e)
+        starts = sorted(f["event_timestamp"] for f in firsts.values())
+        for day, first in firsts.items():
+            t1 = first["event_timestamp"]
             # The window closes at the person's next entry (see `compile`).
             end = t1 + spec.window.micros
             next_entry = next((s for s in starts if s > t1), None)
             if next_entry is not None:
                 end = min(end, next_entry - 1)
             times: list[int | None] = [t1]
+            used = {_row_id(first)}
             previous = t1
             for step in spec.steps[1:]:
+                # `rows` is in (timestamp, event_key) order: the first eligible row is the step's.
                 found = next(
-                    (e["event_timestamp"] for e in rows
-                     if event_matches(step, e) and previous <= e["event_timestamp"] <= end),
+                    (e for e in rows
+                     if event_matches(step, e) and previous <= e["event_timestamp"] <= end
+                     and _row_id(e) not in used),
                     None,
                 )  # fmt: skip
-                times.append(found)
                 if found is None:
                     times += [None] * (len(spec.steps) - len(times))
                     break
-                previous = found
+                times.append(found["event_timestamp"])
+                used.add(_row_id(found))
+                previous = found["event_timestamp"]
             out[(person, day)] = times
     return out
+
+
+def _row_id(e: Row) -> tuple[int, Any]:
+    """An event's identity, and the order steps are matched in: (timestamp, event_key)."""
+    return (e["event_timestamp"], e["event_key"])

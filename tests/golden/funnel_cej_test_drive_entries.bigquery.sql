@@ -3,6 +3,7 @@ WITH ev AS (
     COALESCE(stitched_uid, CONCAT('cid:', cid)) AS person,
     stitched_uid AS uid,
     event_timestamp AS ts,
+    event_key,
     event_date AS day,
     device_category,
     (
@@ -42,10 +43,16 @@ WITH ev AS (
     MAX(uid) AS uid,
     day,
     MIN_BY(device_category, ts) AS device_category,
-    MIN(ts) AS t1
-  FROM ev
-  WHERE
-    s1
+    MIN(ts) AS t1,
+    MIN(IF(ts = first_ts, event_key, NULL)) AS key1
+  FROM (
+    SELECT
+      *,
+      MIN(ts) OVER (PARTITION BY person, day) AS first_ts
+    FROM ev
+    WHERE
+      s1
+  ) AS s
   GROUP BY
     person,
     day
@@ -56,116 +63,196 @@ WITH ev AS (
   FROM entry_days
 ), step2 AS (
   SELECT
-    f.person,
-    f.uid,
-    f.day,
-    f.device_category,
-    f.next_t1,
-    f.t1,
-    MIN(e.ts) AS t2
-  FROM step1 AS f
-  LEFT JOIN ev AS e
-    ON e.person = f.person
-    AND e.s2
-    AND e.ts >= f.t1
-    AND e.ts <= f.t1 + 604800000000
-    AND (
-      f.next_t1 IS NULL OR e.ts < f.next_t1
-    )
-  GROUP BY
-    f.person,
-    f.uid,
-    f.day,
-    f.device_category,
-    f.next_t1,
-    f.t1
+    person,
+    uid,
+    day,
+    device_category,
+    next_t1,
+    t1,
+    key1,
+    t2,
+    key2
+  FROM (
+    SELECT
+      f.person,
+      f.uid,
+      f.day,
+      f.device_category,
+      f.next_t1,
+      f.t1,
+      f.key1,
+      e.ts AS t2,
+      e.event_key AS key2,
+      ROW_NUMBER() OVER (PARTITION BY f.person, f.day ORDER BY e.ts NULLS LAST, e.event_key NULLS LAST) AS rn
+    FROM step1 AS f
+    LEFT JOIN ev AS e
+      ON e.person = f.person
+      AND e.s2
+      AND e.ts >= f.t1
+      AND e.ts <= f.t1 + 604800000000
+      AND (
+        f.next_t1 IS NULL OR e.ts < f.next_t1
+      )
+      AND NOT (
+        e.ts = f.t1 AND e.event_key = f.key1
+      )
+  ) AS c
+  WHERE
+    rn = 1
 ), step3 AS (
   SELECT
-    f.person,
-    f.uid,
-    f.day,
-    f.device_category,
-    f.next_t1,
-    f.t1,
-    f.t2,
-    MIN(e.ts) AS t3
-  FROM step2 AS f
-  LEFT JOIN ev AS e
-    ON e.person = f.person
-    AND e.s3
-    AND e.ts >= f.t2
-    AND e.ts <= f.t1 + 604800000000
-    AND (
-      f.next_t1 IS NULL OR e.ts < f.next_t1
-    )
-  GROUP BY
-    f.person,
-    f.uid,
-    f.day,
-    f.device_category,
-    f.next_t1,
-    f.t1,
-    f.t2
+    person,
+    uid,
+    day,
+    device_category,
+    next_t1,
+    t1,
+    key1,
+    t2,
+    key2,
+    t3,
+    key3
+  FROM (
+    SELECT
+      f.person,
+      f.uid,
+      f.day,
+      f.device_category,
+      f.next_t1,
+      f.t1,
+      f.key1,
+      f.t2,
+      f.key2,
+      e.ts AS t3,
+      e.event_key AS key3,
+      ROW_NUMBER() OVER (PARTITION BY f.person, f.day ORDER BY e.ts NULLS LAST, e.event_key NULLS LAST) AS rn
+    FROM step2 AS f
+    LEFT JOIN ev AS e
+      ON e.person = f.person
+      AND e.s3
+      AND e.ts >= f.t2
+      AND e.ts <= f.t1 + 604800000000
+      AND (
+        f.next_t1 IS NULL OR e.ts < f.next_t1
+      )
+      AND NOT (
+        e.ts = f.t1 AND e.event_key = f.key1
+      )
+      AND NOT (
+        e.ts = f.t2 AND e.event_key = f.key2
+      )
+  ) AS c
+  WHERE
+    rn = 1
 ), step4 AS (
   SELECT
-    f.person,
-    f.uid,
-    f.day,
-    f.device_category,
-    f.next_t1,
-    f.t1,
-    f.t2,
-    f.t3,
-    MIN(e.ts) AS t4
-  FROM step3 AS f
-  LEFT JOIN ev AS e
-    ON e.person = f.person
-    AND e.s4
-    AND e.ts >= f.t3
-    AND e.ts <= f.t1 + 604800000000
-    AND (
-      f.next_t1 IS NULL OR e.ts < f.next_t1
-    )
-  GROUP BY
-    f.person,
-    f.uid,
-    f.day,
-    f.device_category,
-    f.next_t1,
-    f.t1,
-    f.t2,
-    f.t3
+    person,
+    uid,
+    day,
+    device_category,
+    next_t1,
+    t1,
+    key1,
+    t2,
+    key2,
+    t3,
+    key3,
+    t4,
+    key4
+  FROM (
+    SELECT
+      f.person,
+      f.uid,
+      f.day,
+      f.device_category,
+      f.next_t1,
+      f.t1,
+      f.key1,
+      f.t2,
+      f.key2,
+      f.t3,
+      f.key3,
+      e.ts AS t4,
+      e.event_key AS key4,
+      ROW_NUMBER() OVER (PARTITION BY f.person, f.day ORDER BY e.ts NULLS LAST, e.event_key NULLS LAST) AS rn
+    FROM step3 AS f
+    LEFT JOIN ev AS e
+      ON e.person = f.person
+      AND e.s4
+      AND e.ts >= f.t3
+      AND e.ts <= f.t1 + 604800000000
+      AND (
+        f.next_t1 IS NULL OR e.ts < f.next_t1
+      )
+      AND NOT (
+        e.ts = f.t1 AND e.event_key = f.key1
+      )
+      AND NOT (
+        e.ts = f.t2 AND e.event_key = f.key2
+      )
+      AND NOT (
+        e.ts = f.t3 AND e.event_key = f.key3
+      )
+  ) AS c
+  WHERE
+    rn = 1
 ), step5 AS (
   SELECT
-    f.person,
-    f.uid,
-    f.day,
-    f.device_category,
-    f.next_t1,
-    f.t1,
-    f.t2,
-    f.t3,
-    f.t4,
-    MIN(e.ts) AS t5
-  FROM step4 AS f
-  LEFT JOIN ev AS e
-    ON e.person = f.person
-    AND e.s5
-    AND e.ts >= f.t4
-    AND e.ts <= f.t1 + 604800000000
-    AND (
-      f.next_t1 IS NULL OR e.ts < f.next_t1
-    )
-  GROUP BY
-    f.person,
-    f.uid,
-    f.day,
-    f.device_category,
-    f.next_t1,
-    f.t1,
-    f.t2,
-    f.t3,
-    f.t4
+    person,
+    uid,
+    day,
+    device_category,
+    next_t1,
+    t1,
+    key1,
+    t2,
+    key2,
+    t3,
+    key3,
+    t4,
+    key4,
+    t5
+  FROM (
+    SELECT
+      f.person,
+      f.uid,
+      f.day,
+      f.device_category,
+      f.next_t1,
+      f.t1,
+      f.key1,
+      f.t2,
+      f.key2,
+      f.t3,
+      f.key3,
+      f.t4,
+      f.key4,
+      e.ts AS t5,
+      ROW_NUMBER() OVER (PARTITION BY f.person, f.day ORDER BY e.ts NULLS LAST, e.event_key NULLS LAST) AS rn
+    FROM step4 AS f
+    LEFT JOIN ev AS e
+      ON e.person = f.person
+      AND e.s5
+      AND e.ts >= f.t4
+      AND e.ts <= f.t1 + 604800000000
+      AND (
+        f.next_t1 IS NULL OR e.ts < f.next_t1
+      )
+      AND NOT (
+        e.ts = f.t1 AND e.event_key = f.key1
+      )
+      AND NOT (
+        e.ts = f.t2 AND e.event_key = f.key2
+      )
+      AND NOT (
+        e.ts = f.t3 AND e.event_key = f.key3
+      )
+      AND NOT (
+        e.ts = f.t4 AND e.event_key = f.key4
+      )
+  ) AS c
+  WHERE
+    rn = 1
 )
 SELECT
   person,
