@@ -82,9 +82,17 @@ def _parse(content: bytes | str | Any) -> Any:
     return content
 
 
+def _codes(body: Any) -> set[str]:
+    items = body if isinstance(body, list) else [body]
+    return {str(i.get("errorCode")) for i in items if isinstance(i, dict) and i.get("errorCode")}
+
+
 def from_status(status: int, body: Any, what: str, retry_after: str | None = None) -> CdpError:
-    message = redact(f"{what}: HTTP {status} {_summary(_parse(body))}".strip())[:800]
-    if status == 429:
+    parsed = _parse(body)
+    message = redact(f"{what}: HTTP {status} {_summary(parsed)}".strip())[:800]
+    # Salesforce core refuses with 403 REQUEST_LIMIT_EXCEEDED when the org is out of its daily
+    # API allocation or at its concurrent-request limit (facts 3.7): both clear by themselves.
+    if status == 429 or (status == 403 and "REQUEST_LIMIT_EXCEEDED" in _codes(parsed)):
         return TransientError(message, retry_after=retry_after_seconds(retry_after))
     if status >= 500 or status == 408:
         return TransientError(message, retry_after=retry_after_seconds(retry_after))

@@ -282,6 +282,36 @@ def test_outage_stops_destination_and_next_run_catches_up(
     assert states == [{"status": "sent", "attempts": 0}]  # outages do not count as row attempts
 
 
+def test_an_org_out_of_its_api_allocation_is_waited_out_not_dead_lettered(
+    emulator: Emulator,
+    names: Names,
+    duck: DuckDBBackend,
+    sf_settings: SalesforceSettings,
+    policy: RetryPolicy,
+) -> None:
+    """Salesforce core answers 403 REQUEST_LIMIT_EXCEEDED; it was terminal, so the members
+    were failed, then dead after max_attempts, and never sent once the limit lifted. In
+    preflight it stopped every destination as a config error."""
+    ps = people(emulator, 4)
+    dests = destinations(names, max_attempts=2)
+    clients = _clients(sf_settings, policy, dests)
+    load_inputs(duck, ps, [p.uid for p in ps])
+    emulator.faults.error(r"/composite/sobjects/CampaignMember", status=403, times=None)
+    for run in ("l1", "l2", "l3"):  # the run fails transiently (Prefect retries it later)
+        with pytest.raises(TransientError, match="REQUEST_LIMIT_EXCEEDED"):
+            _run(duck, dests, clients, run, "campaign")
+    assert table(duck, "SELECT COUNT(*) AS n FROM delivery_state WHERE status = 'dead'") == [
+        {"n": 0}
+    ]
+    emulator.faults.clear()
+    emulator.faults.error(r"/sobjects/CampaignMember/describe", status=403, times=None)
+    with pytest.raises(TransientError, match="REQUEST_LIMIT_EXCEEDED"):
+        _run(duck, dests, clients, "l4", "campaign")
+    emulator.faults.clear()
+    assert _run(duck, dests, clients, "l5", "campaign")["campaign"].sent == 4
+    assert campaign_members(emulator, names.campaign_id) == {p.crm_id for p in ps}
+
+
 def test_token_outage_during_a_journey_send_is_retried_not_uncertain(
     emulator: Emulator,
     names: Names,

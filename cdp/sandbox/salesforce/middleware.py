@@ -18,18 +18,24 @@ from cdp.sandbox.salesforce.faults import Fault, FaultPlan
 from cdp.sandbox.salesforce.responses import MC_DOC
 from cdp.sandbox.salesforce.state import EmulatorState, LoggedRequest
 
-_REASONS = {429: "REQUEST_LIMIT_EXCEEDED", 500: "UNKNOWN_EXCEPTION", 503: "SERVER_UNAVAILABLE"}
+# Core answers an exhausted API allocation with 403 REQUEST_LIMIT_EXCEEDED (facts 3.7).
+_REASONS = {
+    403: "REQUEST_LIMIT_EXCEEDED",
+    429: "REQUEST_LIMIT_EXCEEDED",
+    500: "UNKNOWN_EXCEPTION",
+    503: "SERVER_UNAVAILABLE",
+}
+_CORE_MESSAGES = {
+    403: "TotalRequests Limit exceeded.",
+    429: "ConcurrentPerOrgLongTxn Limit exceeded.",
+}
 
 
 def _fault_body(path: str, fault: Fault) -> Any:
     if path.startswith("/mc-"):
         message = "Too many requests" if fault.status == 429 else "Service unavailable (injected)"
         return {"message": message, "errorcode": fault.status, "documentation": MC_DOC}
-    message = (
-        "ConcurrentPerOrgLongTxn Limit exceeded."
-        if fault.status == 429
-        else "injected server error"
-    )
+    message = _CORE_MESSAGES.get(fault.status, "injected server error")
     return [
         {
             "message": message,
