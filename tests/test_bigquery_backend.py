@@ -165,3 +165,23 @@ def test_duckdb_evaluates_timestamps_in_utc_like_bigquery(monkeypatch: pytest.Mo
     finally:
         monkeypatch.delenv("TZ")
         time.tzset()
+
+
+def test_an_unreachable_bigquery_is_transient() -> None:
+    """The real client, against a port that refuses connections: its transport errors (requests,
+    urllib3, google-auth) were not the built-in ConnectionError, so the flow never retried."""
+    import socket
+
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import bigquery
+
+    with socket.socket() as probe:  # a free port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    client = bigquery.Client(
+        project="p",
+        credentials=AnonymousCredentials(),
+        client_options={"api_endpoint": f"http://127.0.0.1:{port}"},
+    )
+    with pytest.raises(TransientError, match="BigQuery"):
+        BigQueryBackend("p", "analytics_1", client=client, retry_timeout=1.0).scalar("SELECT 1")

@@ -141,13 +141,19 @@ class BigQueryBackend(Backend):
 
     def query(self, sql: str | exp.Expression, params: Params | None = None) -> pa.Table:
         rows = self._wait(self._job(sql, params))
-        return rows.to_arrow(create_bqstorage_client=False)
+        try:  # result pages are fetched here, after the job: their failures are ours too
+            return rows.to_arrow(create_bqstorage_client=False)
+        except Exception as err:
+            raise translate(err) from err
 
     def query_batches(
         self, sql: str | exp.Expression, params: Params | None = None, batch_size: int = 50_000
     ) -> Iterator[pa.RecordBatch]:
         rows = self._wait(self._job(sql, params), page_size=batch_size)
-        yield from rows.to_arrow_iterable()
+        try:
+            yield from rows.to_arrow_iterable()
+        except Exception as err:
+            raise translate(err) from err
 
     def atomic(
         self, statements: Sequence[str | exp.Expression], params: Params | None = None
@@ -273,6 +279,25 @@ _TRANSIENT_REASONS = {"rateLimitExceeded", "backendError", "internalError", "bad
                       "jobRateLimitExceeded", "jobBackendError"}  # fmt: skip
 
 
+def _network_error(err: Exception) -> bool:
+    """A connection or read that failed on the way (the client's transports are requests,
+    urllib3 and google-auth, whose errors are not the built-in ConnectionError)."""
+    import google.auth.exceptions
+    import requests
+    import urllib3.exceptions
+
+    return isinstance(
+        err,
+        ConnectionError
+        | TimeoutError
+        | requests.exceptions.ConnectionError
+        | requests.exceptions.Timeout
+        | requests.exceptions.ChunkedEncodingError
+        | urllib3.exceptions.HTTPError
+        | google.auth.exceptions.TransportError,
+    )
+
+
 def translate(err: Exception) -> Exception:
     """A google-cloud error as ours: transient ones are retried by the caller, others are not."""
     if type(err).__name__ == "RetryError" and getattr(err, "cause", None) is not None:
@@ -281,11 +306,7 @@ def translate(err: Exception) -> Exception:
     message = getattr(err, "message", None) or str(err)
     first = message.splitlines()[0] if message else name
     reasons = {e.get("reason") for e in getattr(err, "errors", None) or [] if isinstance(e, dict)}
-    if (
-        name in _TRANSIENT
-        or reasons & _TRANSIENT_REASONS
-        or isinstance(err, ConnectionError | TimeoutError)
-    ):
+    if name in _TRANSIENT or reasons & _TRANSIENT_REASONS or _network_error(err):
         return TransientError(f"BigQuery: {first}")
     if "bytes billed" in message.lower() or "bytesBilledLimitExceeded" in message:
         return BackendError(
