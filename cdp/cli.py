@@ -125,6 +125,7 @@ def stage(
 
     settings = load_settings(config)
     first, last = _date(start, "start"), _date(end, "end")
+    staging.check_range(first, last, full_refresh=full_refresh)
     with open_backend(settings) as backend:
         if dry_run:
             daily, intraday = staging.list_shards(backend)

@@ -248,6 +248,9 @@ def test_a_changed_event_key_hash_is_refused_until_a_full_refresh(duck: DuckDBBa
 def test_bad_inputs_are_one_line_errors(duck: DuckDBBackend) -> None:
     with pytest.raises(InputError, match="no GA4 export tables"):
         stage(duck, SETTINGS)
+    # It used to rebuild stg_events from the range alone, dropping every other date.
+    with pytest.raises(InputError, match="takes no --start/--end"):
+        stage(duck, SETTINGS, full_refresh=True, start=date(2024, 1, 2))
     with pytest.raises(InputError, match="impossible date range"):
         plan_shards(
             ["20240101"], [], set(), lookback_days=3, start=date(2024, 2, 1), end=date(2024, 1, 1)

@@ -312,6 +312,15 @@ def stage_select(backend: Backend, plan: ShardPlan, settings: StagingSettings) -
     return tree
 
 
+def check_range(start: date | None, end: date | None, *, full_refresh: bool) -> None:
+    """A full refresh replaces stg_events whole: with a range it would keep only that range."""
+    if full_refresh and (start or end):
+        raise InputError(
+            "--full-refresh rebuilds stg_events from every shard and takes no --start/--end; "
+            "to restage some dates, run with --start/--end alone"
+        )
+
+
 def stage(
     backend: Backend,
     settings: StagingSettings,
@@ -321,6 +330,7 @@ def stage(
     full_refresh: bool = False,
 ) -> StageReport:
     """Stage what changed since the last run (or everything, with `full_refresh`)."""
+    check_range(start, end, full_refresh=full_refresh)
     daily, intraday = list_shards(backend)
     if not daily and not intraday:
         raise InputError("no GA4 export tables (events_YYYYMMDD / events_intraday_YYYYMMDD) found")
