@@ -1,6 +1,7 @@
 """Translating HTTP and driver failures, once, into the product's error tree.
 
-- 429 -> TransientError(retry_after=Retry-After); 5xx/408, timeouts, resets -> TransientError
+- 429, 503, 403 REQUEST_LIMIT_EXCEEDED -> TransientError(retry_after=Retry-After); 500/502/504/408,
+  timeouts, resets after sending -> UncertainDeliveryError (a TransientError)
 - 401 on an API call -> SessionExpiredError (the client re-authenticates once)
 - other 4xx, validation, bad credentials -> TerminalError
 - simple-salesforce: SalesforceError subclasses by status; SalesforceAuthenticationFailed ->
@@ -8,7 +9,8 @@
   transient).
 
 `UncertainDeliveryError` is a TransientError raised when the request may already have been
-applied (the connection broke or timed out after sending): retrying is safe only for
+applied (the connection broke or timed out after sending, or a gateway answered 5xx after the
+backend took it): retrying is safe only for
 idempotent calls, so non-idempotent ones (journey events, inserts) surface it instead.
 All messages pass through `redact`.
 """
@@ -94,7 +96,11 @@ def from_status(status: int, body: Any, what: str, retry_after: str | None = Non
     # API allocation or at its concurrent-request limit (facts 3.7): both clear by themselves.
     if status == 429 or (status == 403 and "REQUEST_LIMIT_EXCEEDED" in _codes(parsed)):
         return TransientError(message, retry_after=retry_after_seconds(retry_after))
-    if status >= 500 or status == 408:
+    if status in (500, 502, 504, 408):
+        # The server (or a gateway in front of it) may have applied the request before failing:
+        # retried only when idempotent (`http.retry`); 503 and 429 refuse before processing.
+        return UncertainDeliveryError(message, retry_after=retry_after_seconds(retry_after))
+    if status >= 500:
         return TransientError(message, retry_after=retry_after_seconds(retry_after))
     if status == 401:
         return SessionExpiredError(message)

@@ -482,6 +482,33 @@ def test_uncertain_journey_batch_is_never_refired_until_released(
     assert len(keys) == len(set(keys)) == 6
 
 
+@pytest.mark.parametrize("status", [500, 502, 504])
+def test_a_journey_batch_answered_5xx_is_uncertain_not_resent(
+    emulator: Emulator,
+    names: Names,
+    duck: DuckDBBackend,
+    sf_settings: SalesforceSettings,
+    policy: RetryPolicy,
+    status: int,
+) -> None:
+    """A gateway's 5xx can follow a batch the backend queued: re-sending it (as every 5xx was)
+    entered people in the journey twice. 503 and 429 refuse before processing: still retried."""
+    everyone = people(emulator, 5)
+    ps = everyone[:3]
+    dests = destinations(names)
+    clients = _clients(sf_settings, policy, dests)
+    load_inputs(duck, everyone, [], firings=[(p.uid, "x") for p in ps])
+    emulator.faults.error(r"POST /mc-rest/interaction/v1/async/events", status=status)
+    start = len(emulator.state.request_log)
+    report = _run(duck, dests, clients, "g1", "journey")
+    assert report["journey"].uncertain == 3 and report["journey"].sent == 0
+    posts = [r for r in emulator.state.request_log[start:] if "/async/events" in r.path]
+    assert len(posts) == 1
+    emulator.faults.error(r"POST /mc-rest/interaction/v1/async/events", status=503)
+    load_inputs(duck, everyone, [], firings=[(p.uid, "x") for p in everyone])
+    assert _run(duck, dests, clients, "g2", "journey")["journey"].sent == 2  # retried in the run
+
+
 def test_pending_left_by_a_crash_becomes_uncertain(
     emulator: Emulator, names: Names, duck: DuckDBBackend, sf_settings: SalesforceSettings,
     policy: RetryPolicy, monkeypatch: pytest.MonkeyPatch,
