@@ -121,7 +121,10 @@ class JourneyDestination(_Base):
 class CampaignDestination(_Base):
     type: Literal["campaign_members"]
     campaign_id: str = Field(pattern=r"^[A-Za-z0-9]{15}([A-Za-z0-9]{3})?$")
-    status: str = "Sent"
+    status: str = "Sent"  # a new member's Status
+    #: Also set Status on existing members (off: once a member exists, its Status is Salesforce's
+    #: -- a rep's or a journey's "Responded" is never reset by this product)
+    manage_status: bool = False
     external_id_field: str = "CDP_Member_Key__c"
     fields: dict[str, str] = Field(default_factory=dict)
     constants: dict[str, Constant] = Field(default_factory=dict)

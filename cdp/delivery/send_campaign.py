@@ -26,9 +26,12 @@ _CREATE_ONLY = ("CampaignId", "ContactId", "LeadId")
 _WRONG_GUESS = {True: "REQUIRED_FIELD_MISSING", False: "INVALID_FIELD_FOR_INSERT_UPDATE"}
 
 
-def _record(record: Mapping[str, Any], *, exists: bool) -> dict[str, Any]:
+def _record(record: Mapping[str, Any], *, exists: bool, status: bool) -> dict[str, Any]:
+    """The fields to send; `status`: an existing member's Status is ours to set (else a rep's or
+    a journey's "Responded" would be reset by any other field's change)."""
     if exists:
-        return {k: v for k, v in record.items() if k not in _CREATE_ONLY}
+        skip = _CREATE_ONLY if status else (*_CREATE_ONLY, "Status")
+        return {k: v for k, v in record.items() if k not in skip}
     # A new member names its Contact or its Lead, not both.
     return {k: v for k, v in record.items() if v is not None or k not in ("ContactId", "LeadId")}
 
@@ -42,11 +45,12 @@ def upsert(
     bulk: bool,
 ) -> list[Outcome]:
     """Upsert `records`; `exists[i]`: record i is a member created before (it has a record Id)."""
-    out = _send(sales, dest, [_record(r, exists=e) for r, e in zip(records, exists, strict=True)],
-                bulk=bulk)  # fmt: skip
+    status = dest.manage_status
+    out = _send(sales, dest, [_record(r, exists=e, status=status)
+                              for r, e in zip(records, exists, strict=True)], bulk=bulk)  # fmt: skip
     wrong = [i for i, o in enumerate(out) if o.error_code == _WRONG_GUESS[exists[i]]]
     if wrong:
-        again = [_record(records[i], exists=not exists[i]) for i in wrong]
+        again = [_record(records[i], exists=not exists[i], status=status) for i in wrong]
         for i, outcome in zip(wrong, _send(sales, dest, again, bulk=bulk), strict=True):
             out[i] = outcome
     return out

@@ -217,7 +217,7 @@ def test_campaign_member_updates_leave_out_create_only_fields(
     duck.execute(f"UPDATE delivery_state SET remote_id = NULL WHERE key = '{lost.split(':')[1]}'")
     del emulator.state.records["CampaignMember"][members[deleted]]
 
-    responded = destinations(names, status="Responded", batching=batching)
+    responded = destinations(names, status="Responded", manage_status=True, batching=batching)
     report = _run(duck, responded, clients, "c2", "campaign")
 
     assert report.ok and report["campaign"].updates == 8 and report["campaign"].sent == 8
@@ -227,6 +227,33 @@ def test_campaign_member_updates_leave_out_create_only_fields(
     assert campaign_members(emulator, names.campaign_id) == {p.crm_id for p in ps}
     ids = table(duck, "SELECT key, remote_id FROM delivery_state WHERE destination = 'campaign'")
     assert {r["remote_id"] for r in ids} == {m["Id"] for m in stored}
+
+
+def test_an_update_leaves_a_members_status_to_salesforce(
+    emulator: Emulator,
+    names: Names,
+    duck: DuckDBBackend,
+    sf_settings: SalesforceSettings,
+    policy: RetryPolicy,
+) -> None:
+    """A rep marked a member Responded; another field's change used to reset it to Sent."""
+    ps = people(emulator, 2)
+    load_inputs(duck, ps, [p.uid for p in ps])
+    first = destinations(names)
+    clients = _clients(sf_settings, policy, first)
+    _run(duck, first, clients, "s1", "campaign")
+    [member, other] = emulator.state.find("CampaignMember", CampaignId=names.campaign_id)
+    emulator.state.records["CampaignMember"][member["Id"]].update(
+        Status="Responded", HasResponded=True
+    )  # as a rep would, in Salesforce
+    retagged = destinations(names, campaign_tag="retagged")
+    assert _run(duck, retagged, clients, "s2", "campaign")["campaign"].sent == 2
+    stored = {
+        m["Id"]: m for m in emulator.state.find("CampaignMember", CampaignId=names.campaign_id)
+    }
+    assert stored[member["Id"]]["Status"] == "Responded" and stored[member["Id"]]["HasResponded"]
+    assert stored[other["Id"]]["Status"] == "Sent"
+    assert {m["CDP_Audience__c"] for m in stored.values()} == {"retagged"}
 
 
 # ---- faults --------------------------------------------------------------------------------

@@ -84,7 +84,13 @@ def declare(emulator: Emulator, tag: str | None = None) -> Names:
 
 
 def destinations(
-    names: Names, *, removal: str = "delete", status: str = "Sent", **top: Any
+    names: Names,
+    *,
+    removal: str = "delete",
+    status: str = "Sent",
+    manage_status: bool = False,
+    campaign_tag: str | None = None,
+    **top: Any,
 ) -> Destinations:
     return validate(
         Destinations,
@@ -112,7 +118,8 @@ def destinations(
                 {
                     "name": "campaign", "type": "campaign_members", "source": {"audience": "aud"},
                     "campaign_id": names.campaign_id, "status": status,
-                    "constants": {"CDP_Audience__c": names.tag},
+                    "manage_status": manage_status,
+                    "constants": {"CDP_Audience__c": campaign_tag or names.tag},
                 },
             ],
             **top,
