@@ -126,16 +126,25 @@ class _Plan:
 
 
 def iter_crm_batches(
-    client: SalesCloudClient, since: datetime | None, stats: dict[str, Any] | None = None
+    client: SalesCloudClient,
+    since: datetime | None,
+    stats: dict[str, Any] | None = None,
+    *,
+    watermark: datetime | None = None,
 ) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
     """The schema and a lazy stream of one RecordBatch per SOQL page, over all objects.
 
-    `stats` (if given) receives `rows` and `watermark` (max SystemModstamp) as pages stream.
+    `stats` (if given) receives `rows` and `watermark` as pages stream: the least, over the
+    objects, of each one's latest SystemModstamp (`watermark`, the last pull's, for one with no
+    change). The objects
+    are read one after the other, so a Contact edited while Leads are read is stamped below the
+    Leads' latest: one watermark over both would never see it again.
     """
     cfg = client.settings.sales_cloud.crm
     plan = _Plan(client, cfg)
     stats = stats if stats is not None else {}
     stats.update(rows=0, watermark=None)
+    latest: dict[str, datetime | None] = dict.fromkeys(plan.fields, watermark)
 
     def batches() -> Iterator[pa.RecordBatch]:
         for sobject, mapping in plan.fields.items():
@@ -153,7 +162,9 @@ def iter_crm_batches(
                 batch = pa.RecordBatch.from_arrays(columns, schema=plan.schema)
                 stats["rows"] += batch.num_rows
                 top = max(parse_sf_datetime(r["SystemModstamp"]) for r in page)
-                stats["watermark"] = max(top, stats["watermark"] or top)
+                latest[sobject] = max(top, latest[sobject] or top)
+                stamps = [t for t in latest.values() if t is not None]
+                stats["watermark"] = min(stamps) if stamps else None
                 yield batch
 
     return plan.schema, batches()
@@ -167,7 +178,7 @@ def pull_crm(
     cfg = client.settings.sales_cloud.crm
     lower = since - timedelta(seconds=cfg.overlap_seconds) if since is not None else None
     stats: dict[str, Any] = {}
-    schema, batches = iter_crm_batches(client, lower, stats)
+    schema, batches = iter_crm_batches(client, lower, stats, watermark=since)
     reader = pa.RecordBatchReader.from_batches(schema, batches)
     if since is None or not backend.table_exists(CRM_TABLE):
         backend.load_arrow(CRM_TABLE, reader, mode="replace")
@@ -181,7 +192,8 @@ def pull_crm(
             ]
         )
         backend.execute(f"DROP TABLE IF EXISTS {STAGING_TABLE}")
-    watermark = stats["watermark"] or since
+    # Never behind the last one: re-read rows (the overlap) may be older than it.
+    watermark = max((w for w in (stats["watermark"], since) if w is not None), default=None)
     logger.info("CRM pull: %d rows since %s; watermark now %s", stats["rows"], since, watermark)
     return stats["rows"], watermark
 

@@ -35,8 +35,9 @@ class CrmPullSettings(StrictModel):
     customer_type_field: str = "Customer_Type__c"
     #: extra crm_customers columns: column name -> Salesforce field name
     attributes: dict[str, str] = Field(default_factory=dict)
-    #: re-read this much before the watermark, for edits committed late (rows are merged by id)
-    overlap_seconds: float = Field(default=0.0, ge=0)
+    #: re-read this much before the watermark, for edits committed late or stamped within the
+    #: watermark's second (rows are merged by id, so a re-read is harmless)
+    overlap_seconds: float = Field(default=60.0, ge=0)
     #: the pipeline pulls incrementally, and in full this often: only a full pull drops the
     #: records deleted (or merged away) in Salesforce
     full_pull_every_hours: float = Field(default=24.0, gt=0)

@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
 import pytest
 
 from cdp.backends.duckdb import DuckDBBackend
@@ -115,3 +119,31 @@ def test_the_pipeline_pulls_incrementally_and_in_full_when_due(
     assert backend.scalar(f"SELECT last_full_at FROM {STATE_TABLE}") == t0 + timedelta(hours=24)
     backend.execute(f"DROP TABLE {CRM_TABLE}")
     assert sync_crm(sales, backend, now=t0 + timedelta(hours=25))[1] == "full"  # table gone
+
+
+def test_an_edit_made_while_another_object_is_read_is_not_lost(
+    sales: SalesCloudClient, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Contacts are read, then Leads. A Contact opting out while Leads were read is stamped
+    below the Leads' latest: one watermark over both skipped it until the next full pull."""
+    backend = DuckDBBackend(":memory:")
+    _, watermark = pull_crm(sales, backend, since=None)
+    assert watermark is not None
+    contact, lead = emulator.state.all("Contact")[0], emulator.state.all("Lead")[0]
+    later = watermark + timedelta(minutes=5)
+    real = sales.query_pages
+
+    def edits_during_the_lead_query(soql: str) -> Iterator[list[dict[str, Any]]]:
+        if "FROM Lead" in soql:  # the Contacts are read already
+            emulator.state.records["Contact"][contact["Id"]]["HasOptedOutOfEmail"] = True
+            emulator.state.touch("Contact", contact["Id"], at=later)
+            emulator.state.touch("Lead", lead["Id"], at=later + timedelta(seconds=90))
+        yield from real(soql)
+
+    monkeypatch.setattr(sales, "query_pages", edits_during_the_lead_query)
+    _, watermark = pull_crm(sales, backend, since=watermark)
+    monkeypatch.setattr(sales, "query_pages", real)
+    assert watermark is not None and watermark < later  # the Contacts' latest, not the Leads'
+    pull_crm(sales, backend, since=watermark)
+    opted = backend.scalar(f"SELECT opted_out FROM {CRM_TABLE} WHERE record_id = '{contact['Id']}'")
+    assert opted is True
