@@ -53,6 +53,10 @@ def prefect_env() -> None:
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    # A failed run is reported once, as the `error:` line; its records still reach Prefect's
+    # own handlers (and the API), but not the CLI's root handler, which printed tracebacks.
+    for name in ("prefect.flow_runs", "prefect.task_runs"):
+        logging.getLogger(name).propagate = False
 
 
 def print_table(title: str, rows: list[dict[str, Any]]) -> None:
@@ -162,8 +166,8 @@ def _date(value: str | None, name: str) -> date | None:
 @clean_errors
 def demo(
     db: Annotated[str, typer.Option(help="DuckDB file for the demo")] = ".cdp/demo.duckdb",
-    users: int = 2000,
-    days: int = 7,
+    users: Annotated[int, typer.Option(min=1)] = 2000,
+    days: Annotated[int, typer.Option(min=1)] = 7,
     seed: int = 7,
 ) -> None:
     """Synthetic GA4 export -> staging -> identity -> audiences/triggers/funnels -> Salesforce emulator."""

@@ -70,3 +70,24 @@ def test_run_dry_run_plans_delivery_without_sending(project: Path) -> None:
     out = invoke("run", "--config", str(project), "--dry-run")
     assert "stg_events" in out and "delivery" in out
     assert "ev9_interest_de" in out
+
+
+def test_a_failed_run_is_one_error_line(tmp_path: Path) -> None:
+    """A task failing inside the flow used to print Prefect's traceback before the error."""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "cdp.yaml").write_text(
+        f"duckdb: {{path: {tmp_path / 'empty.duckdb'}}}\nspecs_dir: {SPECS_DIR}\n"
+        "staging: {extra_params: [{key: tab_name}, {key: model}]}\n",
+        encoding="utf-8",
+    )
+    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect")}
+    done = subprocess.run(
+        [sys.executable, "-m", "cdp.cli", "run", "--config", str(tmp_path / "cdp.yaml")],
+        capture_output=True, text=True, env=env, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr + done.stdout, done.stderr
+    assert "error: no GA4 export tables" in done.stderr + done.stdout
