@@ -11,7 +11,7 @@ import os
 import re
 from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -139,7 +139,8 @@ class IdentitySettings(StrictModel):
 class CrmSettings(StrictModel):
     """Where `crm_customers` comes from: a warehouse table, a CSV/Parquet file, or Salesforce."""
 
-    source: Literal["table", "file", "salesforce"] = "file"
+    #: none: no CRM (profiles match nobody); unset: `file` or `table`, whichever is given
+    source: Literal["table", "file", "salesforce", "none"] = "none"
     table: str | None = None
     file: str | None = None
     record_id: str = "record_id"
@@ -167,6 +168,21 @@ class CrmSettings(StrictModel):
                     f"attribute {name!r} must be a column name (letters, digits, underscores)"
                 )
         return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _implied_source(cls, value: Any) -> Any:
+        if isinstance(value, dict) and "source" not in value:
+            implied = "file" if value.get("file") else "table" if value.get("table") else None
+            return {**value, "source": implied} if implied else value
+        return value
+
+    @model_validator(mode="after")
+    def _source_named(self) -> CrmSettings:
+        # Checked when the config loads, not when identity has already been built.
+        if self.source in ("file", "table") and not getattr(self, self.source):
+            raise ValueError(f"crm.source is {self.source} but crm.{self.source} is not set")
+        return self
 
     @model_validator(mode="after")
     def _typed_attributes_exist(self) -> CrmSettings:

@@ -130,8 +130,9 @@ def test_crm_config_errors(identity: DuckDBBackend, tmp_path: Path) -> None:
         load_crm(identity, CrmSettings(file="crm.csv"), tmp_path)
     with pytest.raises(InputError):
         load_crm(identity, CrmSettings(file="missing.csv"), tmp_path)
-    with pytest.raises(ConfigError):
-        load_crm(identity, CrmSettings(source="table"))
+    with pytest.raises(ValueError, match=r"crm\.table is not set"):  # at config load
+        CrmSettings(source="table")
+    assert CrmSettings().source == "none" and load_crm(identity, CrmSettings()) == 0
     with pytest.raises(InputError, match="CRM pull"):
         load_crm(identity, CrmSettings(source="salesforce"))
 
@@ -217,3 +218,17 @@ def test_stats_on_tables_of_an_older_layout_say_what_to_do(identity: DuckDBBacke
         InputError, match="identity tables do not match this version: run the identity"
     ):
         identity_stats(identity)
+
+
+def test_a_crm_source_without_its_file_or_table_fails_at_config_load(tmp_path: Path) -> None:
+    """It validated, then failed in `cdp identity build` after the identity tables were built;
+    and the default (source: file, no file) could not run at all."""
+    from cdp.config import load_settings
+
+    config = tmp_path / "cdp.yaml"
+    config.write_text("crm: {source: file}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"crm\.source is file but crm\.file is not set") as info:
+        load_settings(config)
+    assert str(config) in str(info.value)
+    config.write_text("crm: {file: crm.csv}\n", encoding="utf-8")
+    assert load_settings(config).crm.source == "file"

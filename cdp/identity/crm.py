@@ -43,6 +43,8 @@ def _mapping(crm: CrmSettings) -> dict[str, str | None]:
 
 def load_crm(backend: Backend, crm: CrmSettings, base_dir: Path | str = ".") -> int:
     """Replace `crm_customers` from the configured source; returns the rows loaded."""
+    if crm.source == "none":
+        return 0  # profiles are built without a CRM: every UID unmatched, and reported so
     if crm.source == "salesforce":
         # Landed by `cdp.salesforce.crm_pull`; nothing to load here.
         if not backend.table_exists(t.CRM):
