@@ -75,6 +75,25 @@ def test_a_double_param_reads_whichever_numeric_field_holds_it(duck: DuckDBBacke
     assert values.to_pylist() == [30000.0, 29.5]
 
 
+def test_string_and_int_params_read_the_other_fields_too(duck: DuckDBBackend) -> None:
+    """A model id sent as a number, a quantity sent as 3.0: both staged as NULL before."""
+    rows = [event("20240101", "c1", "add_to_cart", s) for s in range(4)]
+    for row, model, qty in zip(rows, [{"string_value": "ev9"}, {"int_value": 9}, {}, {}],
+                               [{"int_value": 3}, {"double_value": 3.0}, {"double_value": 2.5}, {}],
+                               strict=True):  # fmt: skip
+        row["event_params"] += [{"key": "model", "value": model}, {"key": "qty", "value": qty}]
+    write_shard(duck, "events_20240101", rows)
+    params = [ParamColumn(key="model"), ParamColumn(key="qty", type="int")]
+    stage(duck, StagingSettings(extra_params=params))
+    got = duck.query("SELECT model, qty FROM stg_events ORDER BY event_timestamp").to_pylist()
+    assert [(r["model"], r["qty"]) for r in got] == [
+        ("ev9", 3),
+        ("9", 3),
+        (None, None),
+        (None, None),
+    ]
+
+
 def test_changed_params_never_shift_columns(duck: DuckDBBackend) -> None:
     """Reordered params merge by name; added or dropped ones ask for a full refresh."""
     row = {"tab_name": "exterior", "model": "ev9"}

@@ -261,7 +261,8 @@ def _countif_int64(node: exp.Expression) -> exp.Expression:
 
 
 def _unnest_param_lookup(node: exp.Expression) -> exp.Expression:
-    """Dialect hook: the GA4 idiom `(SELECT value.T FROM UNNEST(arr) WHERE key = 'k')`.
+    """Dialect hook: the GA4 idiom `(SELECT value.T FROM UNNEST(arr) WHERE key = 'k')`, or an
+    expression over several `value.T` fields of the entry (`COALESCE(value.a, value.b)`).
 
     Transpiled as is it fails to bind in DuckDB. It becomes
     `LIST_TRANSFORM(arr, p -> p.value.T)[LIST_POSITION(LIST_TRANSFORM(arr, p -> p.key), 'k')]`:
@@ -286,9 +287,10 @@ def _unnest_param_lookup(node: exp.Expression) -> exp.Expression:
     if not isinstance(condition.expression, exp.Literal):
         return node
     projected = select.expressions[0].unalias()
-    if not isinstance(projected, exp.Column):
+    entry_fields = [c for c in projected.find_all(exp.Column) if c.table == "value"]
+    others = [c for c in projected.find_all(exp.Column) if c.table != "value"]
+    if not entry_fields or others:
         return node
-    path = [part.name for part in projected.parts]  # e.g. ['value', 'string_value']
     array = unnest.expressions[0]
     keys = exp.Anonymous(
         this="LIST_TRANSFORM",
@@ -303,14 +305,25 @@ def _unnest_param_lookup(node: exp.Expression) -> exp.Expression:
     position = exp.Anonymous(
         this="LIST_POSITION", expressions=[keys, condition.expression.copy()]
     )  # 1-based, NULL when absent: the index DuckDB lists take, so no offset is applied
-    field: exp.Expression = exp.to_identifier("p")
-    for part in path:
-        field = exp.Dot(this=field, expression=exp.to_identifier(part))
-    values = exp.Anonymous(
-        this="LIST_TRANSFORM",
-        expressions=[array.copy(), exp.Lambda(this=field, expressions=[exp.to_identifier("p")])],
-    )
-    result: exp.Expression = exp.Bracket(this=values, expressions=[position])
+
+    def entry_field(column: exp.Expression) -> exp.Expression:
+        """`value.T` of the matching entry, e.g. ['value', 'string_value'] as a list lookup."""
+        if not (isinstance(column, exp.Column) and column.table == "value"):
+            return column
+        field: exp.Expression = exp.to_identifier("p")
+        for part in column.parts:
+            field = exp.Dot(this=field, expression=exp.to_identifier(part.name))
+        values = exp.Anonymous(
+            this="LIST_TRANSFORM",
+            expressions=[
+                array.copy(),
+                exp.Lambda(this=field, expressions=[exp.to_identifier("p")]),
+            ],
+        )
+        return exp.Bracket(this=values, expressions=[position.copy()])
+
+    # The projection (one field, or a COALESCE across them) over the matching entry's fields.
+    result: exp.Expression = projected.copy().transform(entry_field)
     if node.alias:
         aliased = exp.alias_(result, node.alias)
         assert isinstance(aliased, exp.Expression)

@@ -128,8 +128,6 @@ FROM (
 # Daily partitions, clustered for the identity and segment scans (BigQuery; DuckDB drops them).
 _CREATE_STG = f"CREATE OR REPLACE TABLE {STG_TABLE} PARTITION BY event_date CLUSTER BY cid, event_name AS SELECT 1"
 
-_VALUE_FIELD = {"string": "string_value", "int": "int_value", "double": "double_value"}
-
 
 @dataclass(frozen=True)
 class ShardPlan:
@@ -240,26 +238,43 @@ def plan_shards(
 
 
 def param_column(param: ParamColumn, *, source: str = "event_params") -> exp.Expression:
-    """`(SELECT value.<t> FROM UNNEST(<source>) WHERE key = '<k>') AS <col>` built as a tree.
+    """`(SELECT <value> FROM UNNEST(<source>) WHERE key = '<k>') AS <col>` built as a tree.
 
-    A `double` param takes whichever numeric field holds it: GA4 writes whole numbers to
-    `int_value` even for a param that is fractional elsewhere (facts 1.5: COALESCE across the
-    fields). The key is a sqlglot literal (quoted by sqlglot), never formatted into SQL text.
+    The value is read from whichever field holds it (facts 1.5: a param's value may sit in
+    another field than usual on some events): a `string` param also takes an `int_value` (a
+    model id sent as 9), an `int` one a whole `double_value`, and a `double` one any numeric
+    field (GA4 writes whole numbers to `int_value`). One lookup per param, whatever the fields.
+    The key is a sqlglot literal (quoted by sqlglot), never formatted into SQL text.
     """
 
-    def lookup(field: str) -> exp.Expression:
-        return (
-            exp.select(exp.column(field, table="value"))
-            .from_(exp.Unnest(expressions=[exp.column(source)]))
-            .where(exp.EQ(this=exp.column("key"), expression=exp.Literal.string(param.key)))
-            .subquery()
-        )
+    def field(name: str) -> exp.Expression:
+        return exp.column(name, table="value")
 
-    value: exp.Expression = lookup(_VALUE_FIELD[param.type])
-    if param.type == "double":
-        as_double = exp.cast(lookup("int_value"), exp.DataType.build("DOUBLE"))
-        value = exp.Coalesce(this=value, expressions=[lookup("float_value"), as_double])
-    aliased = exp.alias_(value, param.column_name)
+    def as_type(value: exp.Expression, sql_type: str) -> exp.Expression:
+        return exp.TryCast(this=value, to=exp.DataType.build(sql_type))
+
+    if param.type == "string":
+        value = exp.Coalesce(
+            this=field("string_value"), expressions=[as_type(field("int_value"), "STRING")]
+        )
+    elif param.type == "int":
+        whole = exp.EQ(this=field("double_value"), expression=exp.Floor(this=field("double_value")))
+        value = exp.Coalesce(
+            this=field("int_value"),
+            expressions=[exp.If(this=whole, true=as_type(field("double_value"), "BIGINT"))],
+        )
+    else:
+        value = exp.Coalesce(
+            this=field("double_value"),
+            expressions=[field("float_value"), as_type(field("int_value"), "DOUBLE")],
+        )
+    lookup = (
+        exp.select(value)
+        .from_(exp.Unnest(expressions=[exp.column(source)]))
+        .where(exp.EQ(this=exp.column("key"), expression=exp.Literal.string(param.key)))
+        .subquery()
+    )
+    aliased = exp.alias_(lookup, param.column_name)
     assert isinstance(aliased, exp.Expression)
     return aliased
 

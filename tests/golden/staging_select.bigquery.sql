@@ -144,14 +144,14 @@ WITH keyed AS (
     traffic_source.name AS traffic_campaign,
     (
       SELECT
-        value.string_value
+        COALESCE(value.string_value, SAFE_CAST(value.int_value AS STRING))
       FROM UNNEST(event_params)
       WHERE
         key = 'tab_name'
     ) AS tab_name,
     (
       SELECT
-        value.string_value
+        COALESCE(value.string_value, SAFE_CAST(value.int_value AS STRING))
       FROM UNNEST(event_params)
       WHERE
         key = 'model'

@@ -104,8 +104,14 @@ WITH keyed AS NOT MATERIALIZED (
     traffic_source.source AS traffic_source,
     traffic_source.medium AS traffic_medium,
     traffic_source.name AS traffic_campaign,
-    LIST_TRANSFORM(event_params, LAMBDA p : p.value.string_value)[LIST_POSITION(LIST_TRANSFORM(event_params, LAMBDA p : p.key), 'tab_name')] AS tab_name,
-    LIST_TRANSFORM(event_params, LAMBDA p : p.value.string_value)[LIST_POSITION(LIST_TRANSFORM(event_params, LAMBDA p : p.key), 'model')] AS model
+    COALESCE(
+      LIST_TRANSFORM(event_params, LAMBDA p : p.value.string_value)[LIST_POSITION(LIST_TRANSFORM(event_params, LAMBDA p : p.key), 'tab_name')],
+      TRY_CAST(LIST_TRANSFORM(event_params, LAMBDA p : p.value.int_value)[LIST_POSITION(LIST_TRANSFORM(event_params, LAMBDA p : p.key), 'tab_name')] AS TEXT)
+    ) AS tab_name,
+    COALESCE(
+      LIST_TRANSFORM(event_params, LAMBDA p : p.value.string_value)[LIST_POSITION(LIST_TRANSFORM(event_params, LAMBDA p : p.key), 'model')],
+      TRY_CAST(LIST_TRANSFORM(event_params, LAMBDA p : p.value.int_value)[LIST_POSITION(LIST_TRANSFORM(event_params, LAMBDA p : p.key), 'model')] AS TEXT)
+    ) AS model
   FROM deduped
 )
 SELECT
