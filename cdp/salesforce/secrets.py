@@ -1,4 +1,5 @@
-"""Secrets from the environment, and redaction so they never reach a log line or an error.
+"""Secrets from the environment or Prefect Secret blocks, and redaction so they never reach a
+log line or an error.
 
 Every secret (client secrets, private keys, access tokens, signed assertions) is registered
 with `REDACTOR` the moment it is read or received; `redact()` blanks registered values in
@@ -44,11 +45,39 @@ def redact(text: object) -> str:
     return REDACTOR.redact(str(text))
 
 
+def block_name(env_name: str) -> str:
+    """The Prefect Secret block that stands in for env var `env_name`: CDP_MC_CLIENT_SECRET ->
+    cdp-mc-client-secret (block names are lowercase, with dashes)."""
+    return env_name.lower().replace("_", "-")
+
+
+def _from_secret_block(env_name: str) -> str | None:
+    """The Secret block's value, when connected to a Prefect API (a deployment's worker, or
+    PREFECT_API_URL set); None without an API or without the block."""
+    from prefect.settings import PREFECT_API_URL
+
+    if not PREFECT_API_URL.value():
+        return None  # no API to ask: never start a temporary server just to look
+    from prefect.blocks.system import Secret
+
+    try:
+        block = Secret.load(block_name(env_name))
+    except ValueError:  # no such block
+        return None
+    assert isinstance(block, Secret)  # called from sync code: the block, not a coroutine
+    return str(block.get())
+
+
 def secret_from_env(name: str) -> str:
-    """The value of env var `name`; the error names the variable, never a value."""
-    value = os.environ.get(name)
+    """The value of env var `name`, else of the Prefect Secret block `block_name(name)`; the
+    error names both, never a value."""
+    value = os.environ.get(name) or _from_secret_block(name)
     if not value:
-        raise ConfigError(f"environment variable {name} is not set", field=name)
+        raise ConfigError(
+            f"environment variable {name} is not set (nor a Prefect Secret block "
+            f"{block_name(name)!r})",
+            field=name,
+        )
     REDACTOR.add(value)
     return value
 
