@@ -109,6 +109,7 @@ def test_a_secret_comes_from_a_prefect_secret_block_when_the_env_lacks_it(
 ) -> None:
     """The README promised Secret blocks; only environment variables were read."""
     from prefect.blocks.system import Secret
+    from pydantic import SecretStr
 
     from cdp.errors import ConfigError
     from cdp.salesforce.secrets import redact, secret_from_env
@@ -116,7 +117,7 @@ def test_a_secret_comes_from_a_prefect_secret_block_when_the_env_lacks_it(
     monkeypatch.delenv("CDP_TEST_BLOCK_SECRET", raising=False)
     with pytest.raises(ConfigError, match="cdp-test-block-secret"):
         secret_from_env("CDP_TEST_BLOCK_SECRET")
-    Secret(value="from-the-block-123").save("cdp-test-block-secret", overwrite=True)
+    Secret(value=SecretStr("from-the-block-123")).save("cdp-test-block-secret", overwrite=True)
     assert secret_from_env("CDP_TEST_BLOCK_SECRET") == "from-the-block-123"
     assert redact("token from-the-block-123") == "token ***"
     monkeypatch.setenv("CDP_TEST_BLOCK_SECRET", "from-the-env-456")
