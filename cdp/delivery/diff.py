@@ -18,6 +18,7 @@ entry data extension) because destination field names need not be valid column n
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 from sqlglot import exp
@@ -166,8 +167,11 @@ def plan_query(dest: Destination, columns: dict[str, list[str]]) -> PlanQuery:
 
     values = [f"{e} AS v{i}" for i, (_, e) in enumerate(payload)]
     values += [f"{e} AS w{i}" for i, (_, e) in enumerate(de_payload)]
+    # The field names are hashed too: renaming a mapped field is a change to send.
+    names = _lit(json.dumps([f for f, _ in payload] + [f for f, _ in de_payload]))
     hashed = ", ".join(
-        ["keyed._cdp_key AS k"] + [f"keyed.v{i} AS v{i}" for i in range(len(payload))]
+        ["keyed._cdp_key AS k", f"{names} AS fields"]
+        + [f"keyed.v{i} AS v{i}" for i in range(len(payload))]
     )
     v_cols = [f"v{i}" for i in range(len(payload))] + [f"w{i}" for i in range(len(de_payload))]
     d_cols = ", ".join(f"d.{c}" for c in v_cols)

@@ -34,6 +34,7 @@ from cdp.delivery.config import (
 from cdp.delivery.diff import PlanQuery
 from cdp.delivery.payload import payloads, rows_meta
 from cdp.delivery.state import Outcome, PlanRow, Recorder, Tally, mark_pending_uncertain
+from cdp.delivery.targets import check_targets, record_targets
 from cdp.errors import CdpError, TerminalError, TransientError
 from cdp.salesforce.secrets import redact
 from cdp.triggers.run import held_triggers
@@ -165,6 +166,7 @@ def deliver(
     report = DeliveryReport(run_id, dry_run)
     t.ensure_tables(backend)
     queries = {d.name: preflight.local(backend, d) for d in targets}  # all checked before sending
+    new_targets = check_targets(backend, destinations.destinations, targets)
     if dry_run:
         for d in targets:
             plan = plan_delivery(backend, d, now=now)
@@ -177,6 +179,7 @@ def deliver(
     preflight.credentials(clients.mc.settings, targets)
     for d in targets:
         preflight.remote(clients, d)
+    record_targets(backend, new_targets, now)
     for d in targets:
         started = time.perf_counter()
         dest_report = _deliver_one(backend, d, queries[d.name], clients, destinations, run_id, now)

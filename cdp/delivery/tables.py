@@ -8,6 +8,7 @@
   may not have entered; never re-fired automatically).
 - `sync_log`: one row per row-level outcome of every run (append-only audit).
 - `dead_letters`: rows given up on after `max_attempts`, and uncertain journey events.
+- `delivery_targets`: what each destination name delivers to (see `targets`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from cdp.backends.base import Backend
 STATE: Final = "delivery_state"
 SYNC_LOG: Final = "sync_log"
 DEAD_LETTERS: Final = "dead_letters"
+TARGETS: Final = "delivery_targets"
 PLAN: Final = "delivery__plan"  # scratch: the current destination's diff
 OUTCOMES: Final = "delivery__outcomes"  # scratch: one batch's outcomes before they are applied
 
@@ -71,6 +73,16 @@ DEAD_LETTERS_SCHEMA: Final = pa.schema(
     ]
 )
 
+TARGETS_SCHEMA: Final = pa.schema(
+    [
+        ("destination", pa.string()),
+        ("type", pa.string()),
+        ("target", pa.string()),  # DE key, Campaign Id or journey event definition key
+        ("key_fields", pa.string()),  # JSON list: the DE primary key, or the member key field
+        ("recorded_at", _TS),
+    ]
+)
+
 _SQL_TYPES = {pa.string(): "STRING", pa.bool_(): "BOOL", pa.int64(): "INT64", _TS: "TIMESTAMP"}
 
 
@@ -84,6 +96,7 @@ def ensure_tables(backend: Backend) -> None:
         (STATE, STATE_SCHEMA),
         (SYNC_LOG, SYNC_LOG_SCHEMA),
         (DEAD_LETTERS, DEAD_LETTERS_SCHEMA),
+        (TARGETS, TARGETS_SCHEMA),
     ):
         if not backend.table_exists(table):
             backend.execute(ddl(table, schema))

@@ -43,6 +43,7 @@ WITH src AS (
         TO_JSON_STRING(
           STRUCT(
             keyed._cdp_key AS k,
+            '["CDP_Member_Key__c", "CampaignId", "ContactId", "LeadId", "Status", "CDP_Audience__c"]' AS fields,
             keyed.v0 AS v0,
             keyed.v1 AS v1,
             keyed.v2 AS v2,

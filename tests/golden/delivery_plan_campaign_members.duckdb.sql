@@ -40,7 +40,7 @@ WITH src AS NOT MATERIALIZED (
     keyed.*,
     MD5(
       CAST(TO_JSON(
-        {'k': keyed._cdp_key, 'v0': keyed.v0, 'v1': keyed.v1, 'v2': keyed.v2, 'v3': keyed.v3, 'v4': keyed.v4, 'v5': keyed.v5}
+        {'k': keyed._cdp_key, 'fields': '["CDP_Member_Key__c", "CampaignId", "ContactId", "LeadId", "Status", "CDP_Audience__c"]', 'v0': keyed.v0, 'v1': keyed.v1, 'v2': keyed.v2, 'v3': keyed.v3, 'v4': keyed.v4, 'v5': keyed.v5}
       ) AS TEXT)
     ) AS _cdp_hash
   FROM keyed

@@ -55,6 +55,7 @@ WITH src AS (
         TO_JSON_STRING(
           STRUCT(
             keyed._cdp_key AS k,
+            '["__contact_key", "uid", "email", "model", "fired_at", "firing_id", "trigger_key", "contact_key", "uid", "fired_at"]' AS fields,
             keyed.v0 AS v0,
             keyed.v1 AS v1,
             keyed.v2 AS v2,

@@ -52,7 +52,7 @@ WITH src AS NOT MATERIALIZED (
     keyed.*,
     MD5(
       CAST(TO_JSON(
-        {'k': keyed._cdp_key, 'v0': keyed.v0, 'v1': keyed.v1, 'v2': keyed.v2, 'v3': keyed.v3, 'v4': keyed.v4}
+        {'k': keyed._cdp_key, 'fields': '["__contact_key", "uid", "email", "model", "fired_at", "firing_id", "trigger_key", "contact_key", "uid", "fired_at"]', 'v0': keyed.v0, 'v1': keyed.v1, 'v2': keyed.v2, 'v3': keyed.v3, 'v4': keyed.v4}
       ) AS TEXT)
     ) AS _cdp_hash
   FROM keyed

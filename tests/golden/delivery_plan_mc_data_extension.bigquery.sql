@@ -46,6 +46,7 @@ WITH src AS (
         TO_JSON_STRING(
           STRUCT(
             keyed._cdp_key AS k,
+            '["contact_key", "uid", "email", "customer_type", "updated_at", "audience_key", "is_member"]' AS fields,
             keyed.v0 AS v0,
             keyed.v1 AS v1,
             keyed.v2 AS v2,

@@ -41,7 +41,7 @@ WITH src AS NOT MATERIALIZED (
     keyed.*,
     MD5(
       CAST(TO_JSON(
-        {'k': keyed._cdp_key, 'v0': keyed.v0, 'v1': keyed.v1, 'v2': keyed.v2, 'v3': keyed.v3, 'v4': keyed.v4, 'v5': keyed.v5, 'v6': keyed.v6}
+        {'k': keyed._cdp_key, 'fields': '["contact_key", "uid", "email", "customer_type", "updated_at", "audience_key", "is_member"]', 'v0': keyed.v0, 'v1': keyed.v1, 'v2': keyed.v2, 'v3': keyed.v3, 'v4': keyed.v4, 'v5': keyed.v5, 'v6': keyed.v6}
       ) AS TEXT)
     ) AS _cdp_hash
   FROM keyed

@@ -4,6 +4,7 @@ dry run, bad config, golden SQL."""
 
 from __future__ import annotations
 
+import copy
 import logging
 from datetime import timedelta
 from pathlib import Path
@@ -686,3 +687,56 @@ def test_diff_sql_golden(duck: DuckDBBackend, bq_renderer) -> None:  # type: ign
         sql = plan_query(dest, columns).sql
         for backend in (duck, bq_renderer):
             assert_golden(f"delivery_plan_{dest.type}", backend.dialect, backend.render(sql))
+
+
+def test_changes_the_delivery_state_cannot_follow_are_refused(
+    emulator: Emulator,
+    names: Names,
+    duck: DuckDBBackend,
+    sf_settings: SalesforceSettings,
+    policy: RetryPolicy,
+) -> None:
+    """Another DE or key fields under the same name (stored keys were decoded with the new
+    fields: junk rows, or a KeyError that stopped every destination), or a renamed journey
+    (no state: every live firing entered again)."""
+    ps = people(emulator, 3)
+    load_inputs(duck, ps, [p.uid for p in ps], firings=[(p.uid, "x") for p in ps])
+    dests = destinations(names)
+    clients = _clients(sf_settings, policy, dests)
+    assert _run(duck, dests, clients, "t1").ok
+    raw = dests.model_dump()
+    changes = {
+        "primary key": lambda d: d[0].update(primary_key=["contact_key"]),
+        "DE": lambda d: d[0].update(de_key="another_de"),
+        "journey name": lambda d: d[1].update(name="journey_v2"),
+    }
+    for what, change in changes.items():
+        changed = copy.deepcopy(raw)
+        change(changed["destinations"])
+        with pytest.raises(ConfigError, match="give the new target a new destination name"
+                           if what != "journey name" else "keep the name 'journey'"):  # fmt: skip
+            _run(duck, validate(Destinations, changed), clients, f"t-{what}")
+    assert len(journey_keys(emulator, names.event_key)) == 3
+
+
+def test_a_renamed_field_is_a_change_to_send(duck: DuckDBBackend, names: Names) -> None:
+    """Only the values were hashed: mapping the same value to another field sent nothing."""
+    from cdp.delivery import tables
+    from cdp.delivery.diff import plan_query
+    from cdp.delivery.preflight import source_columns
+
+    tables.ensure_tables(duck)
+    load_inputs(duck, [Person("u1", "003x", "Contact", "a@x")], ["u1"])
+    raw = destinations(names).model_dump()
+    before = validate(Destinations, raw).get("de")
+    raw["destinations"][0]["fields"] = {
+        "contact_key": "crm_record_id",
+        "email": "uid",
+        "uid": "email",
+    }
+    after = validate(Destinations, raw).get("de")
+    hashes = [
+        duck.query(plan_query(d, source_columns(duck, d)).sql, {"now": NOW}).column("_cdp_hash")[0]
+        for d in (before, after)
+    ]
+    assert hashes[0] != hashes[1]
