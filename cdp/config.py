@@ -219,6 +219,8 @@ def load_settings(path: Path | str | None = None) -> Settings:
     if chosen is None and DEFAULT_CONFIG.exists():
         chosen = DEFAULT_CONFIG
     settings = load_yaml_model(Settings, chosen) if chosen else Settings()
+    if chosen is not None:
+        settings = _relative_to(settings, chosen.parent.resolve())
     if settings.backend == "bigquery" and settings.bigquery is None:
         from cdp.errors import ConfigError
 
@@ -226,6 +228,29 @@ def load_settings(path: Path | str | None = None) -> Settings:
             "backend is bigquery but no bigquery section is set", path=chosen, field="bigquery"
         )
     return settings
+
+
+def _relative_to(settings: Settings, base: Path) -> Settings:
+    """Relative paths written in the config (DuckDB file, CRM file, specs, CA bundle) resolved
+    against its own directory, not the working directory: `cdp stage -c proj/cdp.yaml` from
+    elsewhere, or a deployment's worker, reads the same files. Defaults stay relative to the
+    working directory (the local emulator writes its CA there)."""
+
+    def resolved(model: StrictModel, name: str) -> dict[str, Any]:
+        value = getattr(model, name)
+        if name not in model.model_fields_set or value is None or value == ":memory:":
+            return {}
+        return {} if Path(value).is_absolute() else {name: str(base / value)}
+
+    sf = settings.salesforce
+    return settings.model_copy(
+        update={
+            "duckdb": settings.duckdb.model_copy(update=resolved(settings.duckdb, "path")),
+            "crm": settings.crm.model_copy(update=resolved(settings.crm, "file")),
+            "salesforce": sf.model_copy(update=resolved(sf, "ca_bundle")),
+            **resolved(settings, "specs_dir"),
+        }
+    )
 
 
 def open_backend(settings: Settings) -> Backend:

@@ -232,3 +232,26 @@ def test_a_crm_source_without_its_file_or_table_fails_at_config_load(tmp_path: P
     assert str(config) in str(info.value)
     config.write_text("crm: {file: crm.csv}\n", encoding="utf-8")
     assert load_settings(config).crm.source == "file"
+
+
+def test_paths_in_a_config_are_relative_to_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """They were relative to the working directory: `cdp stage -c proj/cdp.yaml` run from
+    elsewhere made a new empty DuckDB file and found no export."""
+    from cdp.config import load_settings
+
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "cdp.yaml").write_text(
+        "duckdb: {path: data/cdp.duckdb}\ncrm: {file: crm.csv}\nspecs_dir: specs\n"
+        "salesforce: {ca_bundle: /etc/ssl/ca.pem}\n",
+        encoding="utf-8",
+    )
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings("proj/cdp.yaml")
+    assert Path(settings.duckdb.path) == project / "data/cdp.duckdb"
+    assert Path(settings.crm.file or "") == project / "crm.csv"
+    assert Path(settings.specs_dir) == project / "specs"
+    assert settings.salesforce.ca_bundle == "/etc/ssl/ca.pem"  # absolute: as written
+    assert load_settings(None).duckdb.path == ".cdp/cdp.duckdb"  # defaults: the working dir
