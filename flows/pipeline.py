@@ -102,6 +102,7 @@ def deliver_to_salesforce(settings: Settings, run_id: str, dry_run: bool = False
     with open_backend(settings) as backend:
         report = deliver(backend, destinations, build_clients(settings.salesforce, destinations),
                          run_id=run_id, dry_run=dry_run, now=now)  # fmt: skip
+    report.raise_if_stopped()  # the run fails (not retried) when a destination was refused
     return report.to_dict()
 
 

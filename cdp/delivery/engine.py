@@ -35,7 +35,7 @@ from cdp.delivery.diff import PlanQuery
 from cdp.delivery.payload import payloads, rows_meta
 from cdp.delivery.state import Outcome, PlanRow, Recorder, Tally, mark_pending_uncertain
 from cdp.delivery.targets import check_targets, record_targets
-from cdp.errors import CdpError, TerminalError, TransientError
+from cdp.errors import CdpError, DeliveryError, TerminalError, TransientError
 from cdp.salesforce.secrets import redact
 from cdp.triggers.run import held_triggers
 
@@ -101,6 +101,19 @@ class DeliveryReport:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def raise_if_stopped(self) -> None:
+        """A DeliveryError when a destination stopped on a terminal error (a refused request,
+        not rows): what the run did is recorded, but the run must not look fine. Rows failing
+        one by one are reported, and retried or dead-lettered, without failing the run."""
+        stopped = [d for d in self.destinations if d.error is not None and not d.transient]
+        if stopped:
+            raise DeliveryError(
+                f"delivery run {self.run_id}: "
+                + "; ".join(f"{d.destination} stopped: {d.error}" for d in stopped),
+                sent=sum(d.sent for d in self.destinations),
+                failed=sum(d.failed for d in self.destinations),
+            )
 
 
 def _plan_params(backend: Backend, destination: Destination, now: datetime) -> dict[str, Any]:

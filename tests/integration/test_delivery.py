@@ -740,3 +740,28 @@ def test_a_renamed_field_is_a_change_to_send(duck: DuckDBBackend, names: Names) 
         for d in (before, after)
     ]
     assert hashes[0] != hashes[1]
+
+
+def test_a_destination_refused_outright_fails_the_run(
+    emulator: Emulator,
+    names: Names,
+    duck: DuckDBBackend,
+    sf_settings: SalesforceSettings,
+    policy: RetryPolicy,
+) -> None:
+    """A destination stopped by a terminal error left the flow run Completed; one that failed
+    transiently, or rows refused one by one, do not fail it."""
+    from cdp.errors import DeliveryError
+
+    ps = people(emulator, 3)
+    load_inputs(duck, ps, [p.uid for p in ps])
+    dests = destinations(names)
+    clients = _clients(sf_settings, policy, dests)
+    emulator.faults.error(r"/composite/sobjects/CampaignMember", status=400, times=None)
+    report = _run(duck, dests, clients, "r1")
+    assert report["campaign"].error and not report["campaign"].transient
+    assert report["de"].sent == 3  # the others carried on
+    with pytest.raises(DeliveryError, match="campaign stopped"):
+        report.raise_if_stopped()
+    emulator.faults.clear()
+    _run(duck, dests, clients, "r2").raise_if_stopped()
