@@ -290,13 +290,19 @@ class SalesCloudClient:
     ) -> list[RecordResult]:
         results: list[RecordResult] = []
         for start in range(0, len(ids), COLLECTION_LIMIT):
-            params = {
-                "ids": ",".join(ids[start : start + COLLECTION_LIMIT]),
-                "allOrNone": str(all_or_none).lower(),
-            }
+            chunk = ids[start : start + COLLECTION_LIMIT]
+            params = {"ids": ",".join(chunk), "allOrNone": str(all_or_none).lower()}
             items = self._call(
                 "Collections delete",
                 partial(_restful, path="composite/sobjects", method="DELETE", params=params),
             )
-            results.extend(_item_result(item.get("id"), item) for item in items or [])
+            # Results come in request order; a failed one may carry no id of its own, so each is
+            # keyed by the id sent (else its row would be retried forever, never dead-lettered).
+            replies = items or []
+            if len(replies) == len(chunk):
+                results.extend(
+                    _item_result(sent, item) for sent, item in zip(chunk, replies, strict=True)
+                )
+            else:
+                results.extend(_item_result(item.get("id"), item) for item in replies)
         return results

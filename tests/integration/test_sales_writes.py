@@ -157,3 +157,12 @@ def test_collection_over_200_is_chunked_and_delete_collection(
 def test_unknown_external_id_field_is_terminal(sales: SalesCloudClient) -> None:
     with pytest.raises(TerminalError, match="INVALID_FIELD"):
         sales.upsert_collection("Contact", "Email", [{"Email": "a@example.com"}])
+
+
+def test_collection_delete_results_are_keyed_by_the_id_sent(sales: SalesCloudClient) -> None:
+    """A failed result may carry no id: keyed by its own id it matched no row, whose removal
+    was then retried forever without counting an attempt."""
+    results = sales.delete_collection(["not-an-id"])
+    assert [(r.key, r.success, r.errors[0].code) for r in results] == [
+        ("not-an-id", False, "MALFORMED_ID")
+    ]

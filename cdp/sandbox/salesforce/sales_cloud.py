@@ -233,7 +233,9 @@ def sales_cloud_router(state: EmulatorState, faults: FaultPlan) -> APIRouter:
                     writer.delete(rid)
                     results.append({"id": rid, "success": True, "errors": []})
                 except WriteError as err:
-                    results.append({"id": rid, "success": False, "errors": [err.item()]})
+                    # A malformed id is not an Id: the result carries none.
+                    own = None if err.code == "MALFORMED_ID" else rid
+                    results.append({"id": own, "success": False, "errors": [err.item()]})
             if allOrNone.lower() == "true" and not all(r["success"] for r in results):
                 state.records = snapshot
                 results = [
