@@ -73,8 +73,11 @@ def replay_clock(settings: Settings) -> datetime | None:
 
 
 @task(**RETRYING)
-def run_segments(settings: Settings, now: datetime | None = None) -> dict[str, Any]:
-    """`now`: the clock triggers are decided on (None: the wall clock)."""
+def run_segments(
+    settings: Settings, now: datetime | None = None, dry_run: bool = False
+) -> dict[str, Any]:
+    """`now`: the clock triggers are decided on (None: the wall clock); `dry_run`: triggers are
+    decided but not recorded (a decision is final)."""
     from cdp.audiences import run_audiences
     from cdp.funnels import run_funnels
     from cdp.segments.loader import load_project_specs
@@ -83,7 +86,7 @@ def run_segments(settings: Settings, now: datetime | None = None) -> dict[str, A
     specs = load_project_specs(settings)
     with open_backend(settings) as backend:
         audiences = run_audiences(backend, specs)
-        triggers = detect_triggers(backend, specs, now=now)
+        triggers = detect_triggers(backend, specs, now=now, record=not dry_run)
         funnels = run_funnels(backend, specs)
     return {
         "audiences": [str(a) for a in audiences],
@@ -129,7 +132,7 @@ def pipeline_flow(settings: Settings | None = None, run_id: str | None = None, f
     crm_rows = pull_crm(settings)
     identity = stitch_identities(settings, full_refresh)
     now = replay_clock(settings) if replay else None
-    segments = run_segments(settings, now)
+    segments = run_segments(settings, now, dry_run)
     delivery = deliver_to_salesforce(settings, run_id, dry_run, now)
     return {"staging": summarise(settings), "crm_rows": crm_rows, "identity": identity,
             "segments": segments, "delivery": delivery, "clock": now}  # fmt: skip

@@ -67,9 +67,17 @@ def test_commands_run_in_pipeline_order(project: Path) -> None:
 
 @pytest.mark.usefixtures("prefect_harness")
 def test_run_dry_run_plans_delivery_without_sending(project: Path) -> None:
+    def decisions() -> int:
+        with DuckDBBackend(project.parent / "cdp.duckdb") as backend:
+            if not backend.table_exists("trigger_decisions"):
+                return 0
+            return int(backend.scalar("SELECT COUNT(*) FROM trigger_decisions") or 0)
+
+    before = decisions()
     out = invoke("run", "--config", str(project), "--dry-run")
     assert "stg_events" in out and "delivery" in out
     assert "ev9_interest_de" in out
+    assert decisions() == before  # a recorded decision is final: a dry run records none
 
 
 def test_a_failed_run_is_one_error_line(tmp_path: Path) -> None:

@@ -480,3 +480,14 @@ def test_delivery_holds_a_due_firing_during_its_quiet_hours(duck: DuckDBBackend)
     # (By 08:00 it has expired: 12h after the click.)
     assert held_triggers(duck, ["test_drive_abandon"], datetime(2024, 5, 19, 14, 30, tzinfo=UTC))
     assert not held_triggers(duck, ["test_drive_abandon"], datetime(2024, 5, 19, 23, 5, tzinfo=UTC))
+
+
+def test_a_dry_run_decides_nothing_for_good(duck: DuckDBBackend) -> None:
+    """`cdp run --dry-run` recorded its decisions, and a recorded one is final: a draft spec
+    with a misspelt completion fired, for good, people who had completed."""
+    load(duck, [click("a", T0), tick(T0 + 90 * MIN_US)], PEOPLE)
+    dry = detect_triggers(duck, [spec()], now=NOW, settings=NO_CAP, record=False)
+    assert [d.status for d in dry.decisions] == ["fire"]
+    assert decided(duck) == {} and fired(duck) == []
+    real = detect_triggers(duck, [spec()], now=NOW, settings=NO_CAP)
+    assert [d.status for d in real.decisions] == ["fire"]

@@ -250,8 +250,13 @@ def detect_triggers(
     specs: Any,
     now: datetime | None = None,
     settings: TriggerSettings | None = None,
+    *,
+    record: bool = True,
 ) -> TriggerReport:
-    """Decide every decidable start of every trigger in `specs` (a `Specs` or a TriggerSpec list)."""
+    """Decide every decidable start of every trigger in `specs` (a `Specs` or a TriggerSpec list).
+
+    `record=False` (a dry run) reports the decisions without storing them: a stored decision is
+    final, so a dry run with a draft spec would otherwise decide its starts for good."""
     triggers: Sequence[TriggerSpec] = getattr(specs, "triggers", specs)
     settings = settings or getattr(specs, "trigger_settings", None) or TriggerSettings()
     now = _utc(now) if now is not None else datetime.now(UTC)
@@ -275,7 +280,8 @@ def detect_triggers(
     ]  # fmt: skip
     by_name = {s.name: s for s in triggers}
     decisions = decide(candidates, _fired(backend, candidates, triggers), by_name, settings, now)
-    _record(backend, decisions, now, run_id, list(dict.fromkeys(context_columns)), by_name)
+    if record:
+        _record(backend, decisions, now, run_id, list(dict.fromkeys(context_columns)), by_name)
     report = TriggerReport(
         now=now, watermark=from_micros(watermark_us), run_id=run_id, decisions=decisions
     )
