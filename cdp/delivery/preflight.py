@@ -57,8 +57,30 @@ def _check_de_fields(de: EntryDataExtension, dest: str, extra: tuple[str | None,
             )
 
 
+def _check_audience(backend: Backend, dest: Destination) -> None:
+    """The source audience has been evaluated: a misspelt name would read as an empty audience
+    and remove every member the destination holds."""
+    from cdp.audiences.store import MEMBERS, RUNS
+
+    audience = dest.source.audience
+    if audience is None:
+        return
+    known: set[str] = set()
+    for table in (RUNS, MEMBERS):  # evaluated, or holding members
+        if backend.table_exists(table):
+            names = backend.query(f"SELECT DISTINCT audience FROM {table}").column(0)
+            known |= {str(a) for a in names.to_pylist()}
+    if audience not in known:
+        raise ConfigError(
+            f"no audience {audience!r} has been evaluated (known: "
+            f"{', '.join(sorted(known)) or 'none'})",
+            field=f"destinations.{dest.name}.source.audience",
+        )
+
+
 def local(backend: Backend, dest: Destination) -> PlanQuery:
     """Everything checkable without Salesforce; returns the destination's diff query."""
+    _check_audience(backend, dest)
     query = plan_query(dest, source_columns(backend, dest))
     if isinstance(dest, DataExtensionDestination):
         flag = (dest.flag_field, dest.exited_at_field) if dest.removal == "flag" else ()

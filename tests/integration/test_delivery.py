@@ -765,3 +765,25 @@ def test_a_destination_refused_outright_fails_the_run(
         report.raise_if_stopped()
     emulator.faults.clear()
     _run(duck, dests, clients, "r2").raise_if_stopped()
+
+
+def test_a_misspelt_audience_is_refused_not_emptied(
+    emulator: Emulator,
+    names: Names,
+    duck: DuckDBBackend,
+    sf_settings: SalesforceSettings,
+    policy: RetryPolicy,
+) -> None:
+    """It read as an empty audience: every member the destination held was removed."""
+    ps = people(emulator, 3)
+    load_inputs(duck, ps, [p.uid for p in ps])
+    dests = destinations(names)
+    clients = _clients(sf_settings, policy, dests)
+    assert _run(duck, dests, clients, "m1", "campaign")["campaign"].sent == 3
+    raw = dests.model_dump()
+    raw["destinations"][2]["source"] = {"audience": "aud_typo"}
+    with pytest.raises(
+        ConfigError, match=r"no audience 'aud_typo' has been evaluated \(known: aud\)"
+    ):
+        _run(duck, validate(Destinations, raw), clients, "m2", "campaign")
+    assert campaign_members(emulator, names.campaign_id) == {p.crm_id for p in ps}

@@ -175,6 +175,14 @@ def load_inputs(
         ),
         mode="replace",
     )
+    # `aud` was evaluated (delivery refuses an audience never evaluated: a misspelt name).
+    backend.load_arrow(
+        "audience_runs",
+        pa.table(
+            {"audience": ["aud"], "run_id": ["r"], "members": pa.array([len(members)], pa.int64())}
+        ),
+        mode="replace",
+    )
     after = deliver_after or {}
     backend.load_arrow(
         "trigger_firings",
