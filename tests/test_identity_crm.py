@@ -115,8 +115,11 @@ def test_profiles_without_crm_table_and_from_parquet_or_table(
     assert report.crm_table_missing and report.matched == 0 and report.profiles == 2
     pq.write_table(pa.table({"record_id": ["1"], "uid": ["bob"], "email": ["b@x"], "opted_out": [False],
                              "customer_type": ["x"]}), tmp_path / "crm.parquet")  # fmt: skip
-    assert load_crm(identity, CrmSettings(file="crm.parquet"), tmp_path) == 1
-    assert build_profiles(identity, CrmSettings()).matched == 1
+    from_file = CrmSettings(file="crm.parquet")
+    assert load_crm(identity, from_file, tmp_path) == 1
+    assert build_profiles(identity, from_file).matched == 1
+    # A crm_customers left from another source is not joined with `source: none`.
+    assert build_profiles(identity, CrmSettings()).matched == 0
     identity.execute("CREATE TABLE crm_src AS SELECT 7 AS id, 'alice' AS member, TRUE AS optout")
     crm = CrmSettings(source="table", table="crm_src", record_id="id", uid="member", opted_out="optout",
                       email="member", customer_type="member")  # fmt: skip

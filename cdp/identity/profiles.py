@@ -139,7 +139,8 @@ def build_profiles(backend: Backend, crm: CrmSettings | None = None) -> Profiles
     attributes = list(crm.attributes) if crm else []
     types = {a: crm.attribute_type(a) for a in attributes} if crm else {}
     report = ProfilesReport()
-    if backend.table_exists(t.CRM):
+    # With `crm.source: none`, a crm_customers left from another source is not this CRM.
+    if backend.table_exists(t.CRM) and (crm is None or crm.source != "none"):
         columns = set(backend.column_names(t.CRM))
         present = columns & set(attributes)
         backend.execute(profiles_sql(attributes, present=present, types=types))
