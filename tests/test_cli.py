@@ -99,3 +99,16 @@ def test_a_failed_run_is_one_error_line(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert "Traceback" not in done.stderr + done.stdout, done.stderr
     assert "error: no GA4 export tables" in done.stderr + done.stdout
+
+
+def test_the_demo_config_matches_the_demo() -> None:
+    """fixtures/demo.cdp.yaml lets the other commands read what `cdp demo` wrote."""
+    from cdp.config import load_settings
+    from cdp.demo import demo_settings
+
+    root = Path(__file__).resolve().parents[1]
+    shipped = load_settings(root / "fixtures" / "demo.cdp.yaml")
+    demo = demo_settings(str(root / ".cdp" / "demo.duckdb"))
+    assert Path(shipped.duckdb.path).resolve() == Path(demo.duckdb.path).resolve()
+    assert Path(shipped.specs_dir).resolve() == Path(demo.specs_dir).resolve()
+    assert shipped.staging == demo.staging and shipped.crm == demo.crm
