@@ -62,6 +62,9 @@ def test_ev9_interest(duck: DuckDBBackend) -> None:
     result = run_audience(duck, EV9, AS_OF)
     assert set(members(duck, "ev9_interest")) == {"viewer3", "tabber"}
     assert (result.members, result.entered, result.exited) == (2, 2, 0)
+    assert str(result).startswith(
+        "ev9_interest: 2 members (0 holdout, 2 deliverable), +2 / -0 as of "
+    )
     assert members(duck, "ev9_interest") == evaluate(EV9, events, profiles, AS_OF_US)
     row = duck.query("SELECT * FROM audience_members WHERE uid = 'viewer3'").to_pylist()[0]
     assert row["qualifying_events"] == 3

@@ -54,6 +54,13 @@ class AudienceResult:
     def deliverable(self) -> int:
         return self.members - self.holdout
 
+    def __str__(self) -> str:
+        return (
+            f"{self.name}: {self.members:,} members ({self.holdout:,} holdout, "
+            f"{self.deliverable:,} deliverable), +{self.entered:,} / -{self.exited:,} "
+            f"as of {self.as_of:%Y-%m-%d %H:%M}Z"
+        )
+
 
 def ensure_tables(backend: Backend) -> None:
     for statement in DDL:
