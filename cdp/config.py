@@ -136,6 +136,15 @@ class IdentitySettings(StrictModel):
         return value
 
 
+# Columns crm_customers and profiles have of their own: an attribute of the same name would
+# shadow them (an `opted_out` attribute lost the any-record opt-out rule).
+_PROFILE_COLUMNS = frozenset({
+    "record_id", "record_type", "uid", "email", "opted_out", "customer_type", "system_modstamp",
+    "crm_record_id", "device_count", "first_seen", "last_seen", "events", "sessions",
+    "is_suspicious", "crm_matched", "crm_records",
+})  # fmt: skip
+
+
 class CrmSettings(StrictModel):
     """Where `crm_customers` comes from: a warehouse table, a CSV/Parquet file, or Salesforce."""
 
@@ -166,6 +175,11 @@ class CrmSettings(StrictModel):
             if not _IDENT.match(name) or "-" in name:
                 raise ValueError(
                     f"attribute {name!r} must be a column name (letters, digits, underscores)"
+                )
+            if name.lower() in _PROFILE_COLUMNS:
+                raise ValueError(
+                    f"attribute {name!r} is a crm_customers or profiles column of its own; "
+                    "map that field instead (crm.email, crm.opted_out, ...)"
                 )
         return value
 

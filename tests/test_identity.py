@@ -297,3 +297,45 @@ def test_changed_dates_come_from_stg_shards(duck: DuckDBBackend) -> None:
 def test_missing_stg_events_is_an_input_error(duck: DuckDBBackend) -> None:
     with pytest.raises(InputError, match="stg_events"):
         build_identity(duck, IdentitySettings())
+
+
+def test_runs_after_a_staging_rebuild_or_a_failed_rebuild_are_full(
+    duck: DuckDBBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three ways the incremental run went on over tables it could not trust: a staging full
+    refresh that dropped a date (its stitched rows and links stayed, stitching later events),
+    other staging params (rows inserted by position: tab_name held models), and a full rebuild
+    that failed half-way (the old state passed it for finished)."""
+    from datetime import date
+
+    from cdp.config import ParamColumn, StagingSettings
+    from cdp.errors import BackendError
+    from cdp.ga4.staging import stage
+    from tests.export_builder import event, write_shard
+
+    write_shard(duck, "events_20240301", [event("20240301", "C1", "page_view", 10, uid="alice")])
+    write_shard(duck, "events_20240302", [event("20240302", "C1", "page_view", 10)])
+    stage(duck, StagingSettings())
+    assert build_identity(duck, IdentitySettings()).mode == "full"
+    stage(duck, StagingSettings(first_date=date(2024, 3, 2)), full_refresh=True)
+    report = build_identity(duck, IdentitySettings())
+    assert report.mode == "full", report.reason
+    assert duck.query("SELECT stitched_uid FROM stitched_events").column(0).to_pylist() == [None]
+
+    stage(duck, StagingSettings(extra_params=[ParamColumn(key="tab_name")]), full_refresh=True)
+    assert build_identity(duck, IdentitySettings()).mode == "full"
+    assert "tab_name" in duck.column_names("stitched_events")
+
+    real = DuckDBBackend.execute
+
+    def fail_on_stitched(self: DuckDBBackend, sql: Any, params: Any = None) -> None:
+        if "TABLE stitched_events" in str(sql):
+            raise BackendError("DuckDB: out of memory (injected)")
+        real(self, sql, params)
+
+    monkeypatch.setattr(DuckDBBackend, "execute", fail_on_stitched)
+    with pytest.raises(BackendError):
+        build_identity(duck, IdentitySettings(), full_refresh=True)
+    monkeypatch.setattr(DuckDBBackend, "execute", real)
+    report = build_identity(duck, IdentitySettings())
+    assert report.mode == "full" and report.reason == "no previous run"

@@ -106,6 +106,10 @@ def test_crm_attributes_take_their_declared_type(identity: DuckDBBackend, tmp_pa
                   path="a.yaml", profiles=known)  # fmt: skip
     with pytest.raises(ValueError, match="not in attributes"):
         CrmSettings.model_validate({"attributes": ["a"], "attribute_types": {"b": "int"}})
+    # Named like a column of its own, it shadowed it: an `opted_out` attribute lost an opt-out.
+    for shadowing in ("opted_out", "first_seen", "Email"):
+        with pytest.raises(ValueError, match="is a crm_customers or profiles column"):
+            CrmSettings(attributes=[shadowing])
 
 
 def test_profiles_without_crm_table_and_from_parquet_or_table(

@@ -84,6 +84,9 @@ def build_identity(
     state_params = {"settings_hash": fingerprint}
     if reason is not None:
         report = IdentityReport(mode="full", reason=reason)
+        # No state while rebuilding: a rebuild failing half-way must not pass for a finished
+        # one (the next run would go incremental over half-replaced tables).
+        backend.execute(f"DELETE FROM {t.STATE} WHERE TRUE")
         for statement in plan.full_plan(settings):
             backend.execute(statement.sql, values)
         backend.atomic(plan.STATE_WRITE_SQL, {**state_params, "mode": "full"})
@@ -139,6 +142,16 @@ def _full_reason(backend: Backend, fingerprint: str, requested: bool) -> str | N
         return "no previous run"
     if state.column("settings_hash")[0].as_py() != fingerprint:
         return "identity settings or table layout changed"
+    staged = set(backend.column_names(t.STG_EVENTS))
+    if staged != set(backend.column_names(t.STITCHED)) - {"stitched_uid", "attribution"}:
+        return "stg_events has other columns (staging params changed)"
+    if backend.table_exists(t.STG_SHARDS):
+        # Every shard staged after the last run: staging was rebuilt (a full refresh), which
+        # may have dropped dates an incremental run would never look at.
+        oldest = backend.scalar(f"SELECT MIN(staged_at) FROM {t.STG_SHARDS}")
+        watermark = state.column("staged_watermark")[0].as_py()
+        if oldest is not None and watermark is not None and oldest > watermark:
+            return "stg_events was rebuilt since the last run"
     return None
 
 
