@@ -115,7 +115,8 @@ def test_late_completion_never_causes_a_false_abandonment(duck: DuckDBBackend) -
     # Run 1: data reaches click + 40 min, but the submit (click + 10 min) has not landed yet.
     # Watermark = latest - 15 min safety lag = click + 25 min < click + wait: not decidable yet.
     load(duck, [click("a", T0), tick(T0 + 40 * MIN_US)], PEOPLE)
-    assert detect_triggers(duck, [spec()], now=NOW, settings=NO_CAP).decisions == []
+    first = detect_triggers(duck, [spec()], now=NOW, settings=NO_CAP)
+    assert first.decisions == [] and str(first).endswith("no start newly decidable")
     # Run 2: the late submit arrives with more data; the click is decided as completed.
     load(duck, [click("a", T0), submit("a", T0 + 10 * MIN_US), tick(T0 + 90 * MIN_US)], PEOPLE)
     report = detect_triggers(duck, [spec()], now=NOW, settings=NO_CAP)

@@ -92,7 +92,7 @@ class TriggerReport:
         ]
         lines += [
             f"  {trigger}: {status} {n}" for (trigger, status), n in sorted(self.counts().items())
-        ]
+        ] or ["  no start newly decidable"]
         return "\n".join(lines)
 
 
