@@ -65,17 +65,20 @@ def _check_audience(backend: Backend, dest: Destination) -> None:
     audience = dest.source.audience
     if audience is None:
         return
-    known: set[str] = set()
-    for table in (RUNS, MEMBERS):  # evaluated, or holding members
-        if backend.table_exists(table):
-            names = backend.query(f"SELECT DISTINCT audience FROM {table}").column(0)
-            known |= {str(a) for a in names.to_pylist()}
-    if audience not in known:
-        raise ConfigError(
-            f"no audience {audience!r} has been evaluated (known: "
-            f"{', '.join(sorted(known)) or 'none'})",
-            field=f"destinations.{dest.name}.source.audience",
-        )
+    # Evaluated, or holding members: one row of it is enough.
+    tables = [table for table in (RUNS, MEMBERS) if backend.table_exists(table)]
+    for table in tables:
+        found = f"SELECT 1 FROM {table} WHERE audience = @audience LIMIT 1"
+        if backend.query(found, {"audience": audience}).num_rows:
+            return
+    known: set[str] = set()  # read only for the error, as it scans every member row
+    for table in tables:
+        names = backend.query(f"SELECT DISTINCT audience FROM {table}").column(0)
+        known |= {str(a) for a in names.to_pylist()}
+    raise ConfigError(
+        f"no audience {audience!r} has been evaluated (known: {', '.join(sorted(known)) or 'none'})",
+        field=f"destinations.{dest.name}.source.audience",
+    )
 
 
 def local(backend: Backend, dest: Destination) -> PlanQuery:

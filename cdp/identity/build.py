@@ -70,7 +70,7 @@ def build_identity(
     backend.execute(plan.WATERMARK_SQL if has_shards else plan.WATERMARK_EMPTY_SQL)
     backend.execute(plan.STATE_CREATE_SQL)
 
-    reason = _full_reason(backend, fingerprint, full_refresh)
+    reason = _full_reason(backend, fingerprint, full_refresh, has_shards)
     dates: list[str] = []
     if reason is None:
         if changed_dates is not None:
@@ -131,7 +131,9 @@ def _skip(backend: Backend, statement: plan.Statement, empty: dict[str, bool]) -
     return empty[table]
 
 
-def _full_reason(backend: Backend, fingerprint: str, requested: bool) -> str | None:
+def _full_reason(
+    backend: Backend, fingerprint: str, requested: bool, has_shards: bool
+) -> str | None:
     if requested:
         return "full refresh requested"
     missing = [name for name in _OUTPUTS if not backend.table_exists(name)]
@@ -145,7 +147,7 @@ def _full_reason(backend: Backend, fingerprint: str, requested: bool) -> str | N
     staged = set(backend.column_names(t.STG_EVENTS))
     if staged != set(backend.column_names(t.STITCHED)) - {"stitched_uid", "attribution"}:
         return "stg_events has other columns (staging params changed)"
-    if backend.table_exists(t.STG_SHARDS):
+    if has_shards:
         # Every shard staged after the last run: staging was rebuilt (a full refresh), which
         # may have dropped dates an incremental run would never look at.
         oldest = backend.scalar(f"SELECT MIN(staged_at) FROM {t.STG_SHARDS}")

@@ -97,16 +97,14 @@ class TriggerReport:
 
 
 def ensure_tables(backend: Backend, context_columns: Sequence[str] = ()) -> None:
-    backend.execute(_ddl(DECISIONS))
-    backend.execute(_ddl(FIRINGS))
-    for table in (DECISIONS, FIRINGS):  # tables made before the column existed
-        if "quiet_hours" not in backend.column_names(table):
-            backend.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS quiet_hours STRING")
-    present = set(backend.column_names(FIRINGS))
-    for column in dict.fromkeys(context_columns):
-        if column not in present:
-            # Context columns vary by trigger: one STRING column each, added on first use.
-            backend.execute(f"ALTER TABLE {FIRINGS} ADD COLUMN IF NOT EXISTS `{column}` STRING")
+    # `quiet_hours` for tables made before it existed; context columns vary by trigger: one
+    # STRING column each, added on first use.
+    for table, wanted in ((DECISIONS, ["quiet_hours"]),
+                          (FIRINGS, ["quiet_hours", *context_columns])):  # fmt: skip
+        backend.execute(_ddl(table))
+        present = set(backend.column_names(table))
+        for column in dict.fromkeys(c for c in wanted if c not in present):
+            backend.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS `{column}` STRING")
 
 
 def _context_columns(triggers: Sequence[TriggerSpec]) -> list[str]:
