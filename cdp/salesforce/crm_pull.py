@@ -136,9 +136,8 @@ def iter_crm_batches(
 
     `stats` (if given) receives `rows` and `watermark` as pages stream: the least, over the
     objects, of each one's latest SystemModstamp (`watermark`, the last pull's, for one with no
-    change). The objects
-    are read one after the other, so a Contact edited while Leads are read is stamped below the
-    Leads' latest: one watermark over both would never see it again.
+    change). The objects are read one after the other, so a Contact edited while Leads are read
+    is stamped below the Leads' latest: one watermark over both would never see it again.
     """
     cfg = client.settings.sales_cloud.crm
     plan = _Plan(client, cfg)
